@@ -1,0 +1,142 @@
+//! Makes every write to a socket *short*: each `send`, `sendto`, `write` or
+//! `writev` on a socket accepts between 1 and N bytes and returns how many it
+//! took, exactly as POSIX allows the kernel to.
+//!
+//! Why the grader needs this: on Linux a blocking TCP send copies the whole
+//! buffer before returning unless a signal or a send timeout interrupts it.
+//! On a quiet test machine that almost never happens, so a program that
+//! ignores `write`'s return value would pass every test and then lose data in
+//! production under load. Loaded with `LD_PRELOAD` into the learner's program,
+//! this library makes the rare case happen on every call. The sockets stay
+//! real; only how much each call accepts changes.
+//!
+//! Environment:
+//! - `SOCKLINGS_SHORT_WRITES=N`: the most bytes one call accepts (default 7);
+//! - `SOCKLINGS_SHORT_WRITES_SEED=S`: seed for the sizes, for replaying a run.
+//!
+//! Files, pipes and terminals are left alone: only sockets are shortened.
+
+// Only Linux is supported: elsewhere the library is empty and the tests
+// that need it report themselves as skipped.
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+    type SendFn = unsafe extern "C" fn(libc::c_int, *const libc::c_void, libc::size_t, libc::c_int) -> libc::ssize_t;
+    type SendToFn = unsafe extern "C" fn(
+        libc::c_int,
+        *const libc::c_void,
+        libc::size_t,
+        libc::c_int,
+        *const libc::sockaddr,
+        libc::socklen_t,
+    ) -> libc::ssize_t;
+    type WriteFn = unsafe extern "C" fn(libc::c_int, *const libc::c_void, libc::size_t) -> libc::ssize_t;
+    type WritevFn = unsafe extern "C" fn(libc::c_int, *const libc::iovec, libc::c_int) -> libc::ssize_t;
+
+    static REAL_SEND: AtomicUsize = AtomicUsize::new(0);
+    static REAL_SENDTO: AtomicUsize = AtomicUsize::new(0);
+    static REAL_WRITE: AtomicUsize = AtomicUsize::new(0);
+    static REAL_WRITEV: AtomicUsize = AtomicUsize::new(0);
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    static MAX: AtomicUsize = AtomicUsize::new(0);
+
+    /// Looks up the next definition of `name` (libc's), once.
+    unsafe fn real(slot: &AtomicUsize, name: &'static [u8]) -> usize {
+        let mut f = slot.load(Ordering::Relaxed);
+        if f == 0 {
+            f = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) } as usize;
+            slot.store(f, Ordering::Relaxed);
+        }
+        f
+    }
+
+    fn env_number(name: &'static [u8]) -> Option<u64> {
+        // getenv is fine here: the program does not change these variables.
+        let p = unsafe { libc::getenv(name.as_ptr().cast()) };
+        if p.is_null() {
+            return None;
+        }
+        let s = unsafe { std::ffi::CStr::from_ptr(p) };
+        s.to_str().ok()?.trim().parse().ok()
+    }
+
+    /// How many bytes this call may accept: 1..=max, from a xorshift sequence.
+    fn allowance(len: usize) -> usize {
+        let mut max = MAX.load(Ordering::Relaxed);
+        if max == 0 {
+            max = env_number(b"SOCKLINGS_SHORT_WRITES\0").unwrap_or(7).max(1) as usize;
+            MAX.store(max, Ordering::Relaxed);
+        }
+        let mut x = STATE.load(Ordering::Relaxed);
+        if x == 0 {
+            x = env_number(b"SOCKLINGS_SHORT_WRITES_SEED\0").unwrap_or(0x9E37_79B9_7F4A_7C15) | 1;
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        STATE.store(x, Ordering::Relaxed);
+        len.min(1 + (x % max as u64) as usize)
+    }
+
+    fn is_socket(fd: libc::c_int) -> bool {
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        unsafe { libc::fstat(fd, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK }
+    }
+
+    /// # Safety
+    /// Same contract as send(2).
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn send(fd: libc::c_int, buf: *const libc::c_void, len: libc::size_t, flags: libc::c_int) -> libc::ssize_t {
+        let f: SendFn = unsafe { std::mem::transmute(real(&REAL_SEND, b"send\0")) };
+        let len = if is_stream(fd) { allowance(len) } else { len };
+        unsafe { f(fd, buf, len, flags) }
+    }
+
+    /// # Safety
+    /// Same contract as sendto(2).
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn sendto(
+        fd: libc::c_int,
+        buf: *const libc::c_void,
+        len: libc::size_t,
+        flags: libc::c_int,
+        addr: *const libc::sockaddr,
+        addrlen: libc::socklen_t,
+    ) -> libc::ssize_t {
+        let f: SendToFn = unsafe { std::mem::transmute(real(&REAL_SENDTO, b"sendto\0")) };
+        // A datagram is sent whole or not at all: only stream sockets are shortened.
+        let len = if addr.is_null() && is_stream(fd) { allowance(len) } else { len };
+        unsafe { f(fd, buf, len, flags, addr, addrlen) }
+    }
+
+    /// # Safety
+    /// Same contract as write(2).
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn write(fd: libc::c_int, buf: *const libc::c_void, len: libc::size_t) -> libc::ssize_t {
+        let f: WriteFn = unsafe { std::mem::transmute(real(&REAL_WRITE, b"write\0")) };
+        let len = if is_socket(fd) && is_stream(fd) { allowance(len) } else { len };
+        unsafe { f(fd, buf, len) }
+    }
+
+    /// # Safety
+    /// Same contract as writev(2).
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn writev(fd: libc::c_int, iov: *const libc::iovec, count: libc::c_int) -> libc::ssize_t {
+        let f: WritevFn = unsafe { std::mem::transmute(real(&REAL_WRITEV, b"writev\0")) };
+        if count <= 0 || iov.is_null() || !(is_socket(fd) && is_stream(fd)) {
+            return unsafe { f(fd, iov, count) };
+        }
+        // Send only a prefix of the first buffer: still a correct short write.
+        let first = unsafe { *iov };
+        let short = libc::iovec { iov_base: first.iov_base, iov_len: allowance(first.iov_len) };
+        unsafe { f(fd, &short, 1) }
+    }
+
+    fn is_stream(fd: libc::c_int) -> bool {
+        let mut kind: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        let ok = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_TYPE, (&mut kind as *mut libc::c_int).cast(), &mut len) };
+        ok == 0 && kind == libc::SOCK_STREAM
+    }
+}

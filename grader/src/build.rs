@@ -1,0 +1,108 @@
+//! Compiles the program under test, and the grader's helper library, before
+//! any test's clock starts.
+//!
+//! Exercism's runner counts build time against the test's limit and its
+//! learners pay for it (exercism/exercism#6238); here a slow build can never
+//! turn into "timed out". Each exercise is built on its own, so a compile error
+//! in one exercise never hides the results of another.
+
+use crate::manifest::Exercise;
+use crate::{Kind, Target};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The package name of the `LD_PRELOAD` library in `grader/short-writes`.
+pub const SHORT_WRITES_PACKAGE: &str = "socklings-short-writes";
+
+/// How to run cargo.
+#[derive(Debug, Clone)]
+pub struct Cargo {
+    /// Workspace root.
+    pub root: PathBuf,
+    /// `--target-dir`; binaries land in its `debug/`.
+    pub target_dir: PathBuf,
+    /// Pass `--color always` (the caller prints to a terminal).
+    pub color: bool,
+}
+
+impl Cargo {
+    /// The workspace's usual target directory (honours `CARGO_TARGET_DIR`).
+    pub fn for_workspace(root: &Path, color: bool) -> Cargo {
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+        let target_dir = if target_dir.is_relative() { root.join(target_dir) } else { target_dir };
+        Cargo { root: root.to_path_buf(), target_dir, color }
+    }
+
+    pub fn bin_dir(&self) -> PathBuf {
+        self.target_dir.join("debug")
+    }
+
+    /// Builds `package` of the workspace (or of `manifest_path` when given).
+    /// On failure returns the compiler's messages.
+    pub fn build(&self, package: &str, manifest_path: Option<&Path>) -> Result<(), String> {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut command = Command::new(cargo);
+        command.current_dir(&self.root).arg("build").arg("--package").arg(package);
+        if let Some(path) = manifest_path {
+            command.arg("--manifest-path").arg(path);
+        }
+        command.arg("--target-dir").arg(&self.target_dir).arg("--message-format").arg("short");
+        command.arg("--color").arg(if self.color { "always" } else { "never" });
+        let output = command.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        // Keep the compiler's diagnostics; drop cargo's progress lines.
+        let text = String::from_utf8_lossy(&output.stderr);
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                let t = strip_ansi(l);
+                let t = t.trim_start();
+                !(t.starts_with("Compiling ") || t.starts_with("Blocking ") || t.starts_with("Updating ") || t.starts_with("Locking "))
+            })
+            .collect();
+        Err(kept.join("\n"))
+    }
+
+    /// Builds the short-writes library; `None` where it cannot work (not Linux)
+    /// or did not build, in which case the tests that need it report why.
+    pub fn build_short_writes(&self) -> Result<Option<PathBuf>, String> {
+        if !cfg!(target_os = "linux") {
+            return Ok(None);
+        }
+        self.build(SHORT_WRITES_PACKAGE, None)?;
+        let path = self.bin_dir().join("libsocklings_short_writes.so");
+        Ok(path.exists().then_some(path))
+    }
+
+    /// Builds the crate of `exercise` from `exercises/` or `solutions/`.
+    pub fn build_target(&self, exercise: &Exercise, kind: Kind, short_writes: Option<PathBuf>) -> Result<Target, String> {
+        let package = exercise.package_for(kind);
+        self.build(&package, None)?;
+        Ok(Target {
+            kind,
+            package,
+            bin_dir: self.bin_dir(),
+            source_dir: self.root.join(kind.dir_name()).join(&exercise.dir),
+            short_writes,
+        })
+    }
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,9 @@
+//! The hidden tests, one module per exercise. Adding an exercise adds one
+//! module here and one line to `ALL`.
+
+use crate::registry::TestCase;
+
+pub mod e01_bind_listen_accept;
+
+/// Every exercise's tests, by exercise id (as in `exercises.toml`).
+pub static ALL: &[(&str, &[TestCase])] = &[("01-bind-listen-accept", e01_bind_listen_accept::TESTS)];

@@ -1,0 +1,271 @@
+//! Runs an exercise's hidden tests against a built program and collects verdicts.
+//!
+//! Each test runs on its own thread so the runner can enforce its time limit
+//! from outside: when the limit passes, the runner kills every process group
+//! the test started (which also unblocks the test's socket reads) and records
+//! "timed out" with the transcript so far. The clock starts only after the
+//! program was built; building is the caller's job (see `build`).
+
+use crate::ctx::{Ctx, Failure};
+use crate::manifest::Exercise;
+use crate::platform::Need;
+use crate::process::Panic;
+use crate::registry::{self, TestCase};
+use crate::Target;
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Passed,
+    Failed,
+    /// The test's time limit passed; the program was killed.
+    TimedOut,
+    /// The program reached a `todo!()`: that part is not written yet.
+    NotStarted,
+    /// The machine lacks something the test needs; the reason is in `summary`.
+    Skipped,
+    /// The grader itself broke (a bug in socklings, not in the learner's code).
+    GraderError,
+}
+
+impl Status {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::TimedOut => "timed out",
+            Status::NotStarted => "not started",
+            Status::Skipped => "skipped",
+            Status::GraderError => "grader error",
+        }
+    }
+}
+
+/// The verdict of one hidden test.
+#[derive(Debug, Clone)]
+pub struct TestReport {
+    /// Full id, such as `01.restart-time-wait`.
+    pub id: String,
+    pub scenario: &'static str,
+    pub status: Status,
+    pub points: u32,
+    pub max_points: u32,
+    pub duration: Duration,
+    pub seed: u64,
+    /// The expectation that failed (or why the test was skipped).
+    pub summary: String,
+    pub concept: &'static str,
+    pub hint: String,
+    /// `docs/src/01-x.md#anchor`
+    pub docs: String,
+    pub panic: Option<Panic>,
+    /// Numbered steps, ready to print.
+    pub transcript: String,
+}
+
+/// The overall state of one exercise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExerciseStatus {
+    Passed,
+    Failing,
+    NotStarted,
+    /// The crate does not compile; the compiler's output is attached.
+    DoesNotCompile(String),
+}
+
+impl ExerciseStatus {
+    pub fn word(&self) -> &'static str {
+        match self {
+            ExerciseStatus::Passed => "passed",
+            ExerciseStatus::Failing => "failing",
+            ExerciseStatus::NotStarted => "not started",
+            ExerciseStatus::DoesNotCompile(_) => "does not compile",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ExerciseReport {
+    pub exercise: Exercise,
+    pub status: ExerciseStatus,
+    pub tests: Vec<TestReport>,
+}
+
+impl ExerciseReport {
+    /// The report for an exercise that did not build: every test scores zero.
+    pub fn does_not_compile(exercise: &Exercise, compiler_output: String) -> ExerciseReport {
+        ExerciseReport { exercise: exercise.clone(), status: ExerciseStatus::DoesNotCompile(compiler_output), tests: Vec::new() }
+    }
+
+    pub fn points(&self) -> u32 {
+        self.tests.iter().map(|t| t.points).sum()
+    }
+
+    pub fn passed(&self) -> usize {
+        self.tests.iter().filter(|t| t.status == Status::Passed).count()
+    }
+
+    pub fn skipped(&self) -> usize {
+        self.tests.iter().filter(|t| t.status == Status::Skipped).count()
+    }
+
+    /// The first test that did not pass and was not skipped.
+    pub fn first_failure(&self) -> Option<&TestReport> {
+        self.tests.iter().find(|t| !matches!(t.status, Status::Passed | Status::Skipped))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Run only the tests whose id (without the exercise prefix) is listed.
+    pub only: Vec<String>,
+    /// Base seed for randomised tests; each test derives its own from it.
+    pub seed: u64,
+    /// Treat a skipped test as failed (for graders that must run everything).
+    pub require_all: bool,
+}
+
+/// Runs every hidden test of `exercise` against `target`, one after another.
+pub fn run_exercise(exercise: &Exercise, target: &Target, options: &Options) -> ExerciseReport {
+    let tests = registry::tests_for(&exercise.id).unwrap_or(&[]);
+    let mut reports = Vec::new();
+    for case in tests.iter().filter(|c| options.only.is_empty() || options.only.iter().any(|o| o == c.id)) {
+        reports.push(run_test(exercise, case, target, options));
+    }
+    let status = verdict(&reports);
+    ExerciseReport { exercise: exercise.clone(), status, tests: reports }
+}
+
+fn verdict(reports: &[TestReport]) -> ExerciseStatus {
+    let counted: Vec<&TestReport> = reports.iter().filter(|t| t.status != Status::Skipped).collect();
+    if counted.iter().all(|t| t.status == Status::Passed) {
+        ExerciseStatus::Passed
+    } else if counted.iter().all(|t| t.status == Status::NotStarted) {
+        ExerciseStatus::NotStarted
+    } else {
+        ExerciseStatus::Failing
+    }
+}
+
+/// Derives a test's seed from the run's seed and the test's id, so that one
+/// printed number replays the whole run.
+pub fn test_seed(base: u64, test_id: &str) -> u64 {
+    // FNV-1a: tiny, stable across Rust versions (unlike DefaultHasher).
+    let mut h: u64 = 0xcbf29ce484222325 ^ base;
+    for b in test_id.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+/// Runs one test with its time limit.
+pub fn run_test(exercise: &Exercise, case: &'static TestCase, target: &Target, options: &Options) -> TestReport {
+    let seed = test_seed(options.seed, case.id);
+    let mut report = TestReport {
+        id: format!("{}.{}", exercise.number(), case.id),
+        scenario: case.scenario,
+        status: Status::Passed,
+        points: 0,
+        max_points: case.points,
+        duration: Duration::ZERO,
+        seed,
+        summary: String::new(),
+        concept: case.concept,
+        hint: case.hint.to_string(),
+        docs: format!("{}#{}", exercise.docs, case.docs_anchor),
+        panic: None,
+        transcript: String::new(),
+    };
+
+    if let Some(reason) = missing_need(case.needs) {
+        report.status = if options.require_all { Status::Failed } else { Status::Skipped };
+        report.summary = format!("skipped: {reason}");
+        return report;
+    }
+
+    let mut ctx = Ctx::new(target.clone(), seed, case.limit);
+    let transcript = ctx.transcript.clone();
+    let groups = ctx.groups.clone();
+    let panics = ctx.panics.clone();
+    let (tx, rx) = mpsc::channel();
+    let started = Instant::now();
+    let handle = std::thread::Builder::new().name(report.id.clone()).spawn(move || {
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| (case.run)(&mut ctx)));
+        ctx.finish();
+        let _ = tx.send(result);
+    });
+    let outcome = match handle {
+        Err(e) => Err(Err(format!("cannot start a thread: {e}"))),
+        Ok(_) => match rx.recv_timeout(case.limit) {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(panic)) => Err(Err(panic_text(&panic))),
+            Err(_) => {
+                // Time is up: kill everything the test started. Its socket reads
+                // then return, and the thread ends on its own shortly after.
+                for pgid in groups.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+                    crate::process::kill_tree(pgid);
+                }
+                let _ = rx.recv_timeout(Duration::from_secs(2));
+                Err(Ok(()))
+            }
+        },
+    };
+    report.duration = started.elapsed();
+    let todo = panics.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|p| p.is_todo()).cloned();
+    match outcome {
+        Ok(Ok(())) => {
+            report.points = case.points;
+        }
+        Ok(Err(failure)) if failure.skipped => {
+            report.status = if options.require_all { Status::Failed } else { Status::Skipped };
+            report.summary = format!("skipped: {}", failure.summary);
+        }
+        Ok(Err(failure)) => {
+            report.status = if todo.is_some() { Status::NotStarted } else { Status::Failed };
+            fill_failure(&mut report, failure);
+        }
+        Err(Ok(())) => {
+            report.status = if todo.is_some() { Status::NotStarted } else { Status::TimedOut };
+            report.summary = format!(
+                "the test did not finish within its limit of {:.0} s; your program was stopped (with everything it started)",
+                case.limit.as_secs_f64()
+            );
+        }
+        Err(Err(message)) => {
+            report.status = Status::GraderError;
+            report.summary = format!("the grader itself failed: {message}. This is a bug in socklings, not in your code; please report it.");
+        }
+    }
+    if report.status == Status::NotStarted {
+        report.panic = todo;
+    } else if report.panic.is_none() && report.status != Status::Passed {
+        report.panic = panics.lock().unwrap_or_else(|p| p.into_inner()).first().cloned();
+    }
+    if report.status != Status::Passed {
+        report.transcript = transcript.render("  ");
+    }
+    report
+}
+
+fn fill_failure(report: &mut TestReport, failure: Failure) {
+    report.summary = failure.summary;
+    if let Some(hint) = failure.hint {
+        report.hint = hint;
+    }
+    report.panic = failure.panic;
+}
+
+fn missing_need(needs: &[Need]) -> Option<String> {
+    needs.iter().find_map(|n| n.missing())
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic without a message".into())
+}

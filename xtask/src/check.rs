@@ -1,0 +1,175 @@
+//! `cargo xtask check`: builds the selected exercises, runs their hidden tests,
+//! prints one line per exercise, and then the transcript of the first failure.
+//!
+//! Everything is built before any test's clock starts. The exit status is 0
+//! only when every selected exercise passes.
+
+use crate::style::Style;
+use grader::build::Cargo;
+use grader::manifest::{Exercise, Manifest};
+use grader::runner::{self, ExerciseReport, ExerciseStatus, Options, Status, TestReport};
+use grader::Kind;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+struct Args {
+    exercises: Vec<String>,
+    kind: Kind,
+    seed: Option<u64>,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut parsed = Args { exercises: Vec::new(), kind: Kind::Exercises, seed: None };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--solutions" => parsed.kind = Kind::Solutions,
+            "--seed" => {
+                let value = it.next().ok_or("--seed needs a number")?;
+                parsed.seed = Some(value.parse().map_err(|_| format!("--seed needs a number, not `{value}`"))?);
+            }
+            flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` for check")),
+            name => parsed.exercises.push(name.to_string()),
+        }
+    }
+    Ok(parsed)
+}
+
+pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
+    let args = parse(args)?;
+    let selected = crate::select(manifest, &args.exercises)?;
+    let style = Style::for_stdout();
+    let seed = args.seed.unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64 % 1_000_000).unwrap_or(1));
+    let options = Options { seed, ..Options::default() };
+
+    println!(
+        "{} {} against {}/ (seed {seed})",
+        style.bold("socklings:"),
+        if selected.len() == 1 { format!("checking {}", selected[0].id) } else { format!("checking {} exercises", selected.len()) },
+        args.kind.dir_name()
+    );
+
+    // Build first: no test's clock starts until everything is compiled.
+    let cargo = Cargo::for_workspace(&manifest.root, style.enabled);
+    let started = Instant::now();
+    print!("  building ...");
+    let _ = std::io::stdout().flush();
+    let short_writes = cargo.build_short_writes().map_err(|log| format!("the grader's short-writes library does not build:\n{log}"))?;
+    let mut built = Vec::new();
+    for exercise in &selected {
+        built.push((*exercise, cargo.build_target(exercise, args.kind, short_writes.clone())));
+    }
+    println!(" done in {:.1} s\n", started.elapsed().as_secs_f64());
+
+    let mut reports = Vec::new();
+    for (exercise, target) in built {
+        let report = match target {
+            Ok(target) => runner::run_exercise(exercise, &target, &options),
+            Err(log) => ExerciseReport::does_not_compile(exercise, log),
+        };
+        print_line(&report, style);
+        reports.push(report);
+    }
+
+    let done = reports.iter().filter(|r| r.status == ExerciseStatus::Passed).count();
+    println!("\n{}", progress(done, reports.len(), style));
+    match reports.iter().find(|r| r.status != ExerciseStatus::Passed) {
+        None => {
+            println!("{}", style.green("Every selected exercise passes."));
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(report) => {
+            print_first_problem(report, args.kind, seed, style);
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn print_line(report: &ExerciseReport, style: Style) {
+    let (mark, word) = match &report.status {
+        ExerciseStatus::Passed => (style.green("✓"), style.green("passed")),
+        ExerciseStatus::Failing => (style.red("✗"), style.red("failing")),
+        ExerciseStatus::NotStarted => (style.yellow("·"), style.yellow("not started")),
+        ExerciseStatus::DoesNotCompile(_) => (style.red("✗"), style.red("does not compile")),
+    };
+    let counted = report.tests.len() - report.skipped();
+    let mut detail = if report.tests.is_empty() {
+        String::new()
+    } else {
+        format!("{}/{} tests, {}/{} points", report.passed(), counted, report.points(), report.exercise.points)
+    };
+    if report.skipped() > 0 {
+        detail.push_str(&format!(", {} skipped", report.skipped()));
+    }
+    // Pad the plain word, then colour it, so columns line up with or without colour.
+    let pad = " ".repeat(18usize.saturating_sub(report.status.word().len()));
+    println!("  {mark} {:<26} {word}{pad}{}", report.exercise.id, style.dim(&detail));
+}
+
+fn progress(done: usize, total: usize, style: Style) -> String {
+    let width = 24;
+    let filled = if total == 0 { 0 } else { done * width / total };
+    format!(
+        "Progress: {done} of {total} done  [{}{}]",
+        style.green(&"#".repeat(filled)),
+        "-".repeat(width - filled)
+    )
+}
+
+fn print_first_problem(report: &ExerciseReport, kind: Kind, seed: u64, style: Style) {
+    let exercise = &report.exercise;
+    let source = format!("{}/{}/src/", kind.dir_name(), exercise.dir);
+    println!();
+    match &report.status {
+        ExerciseStatus::DoesNotCompile(log) => {
+            println!("{}", style.bold(&format!("── {} does not compile ──", exercise.id)));
+            println!("{log}");
+            println!("\nFix the first error above (the others often follow from it), then check again.");
+        }
+        ExerciseStatus::NotStarted => {
+            println!("{}", style.bold(&format!("── {}: where to begin ──", exercise.id)));
+            let at = report.tests.iter().find_map(|t| t.panic.as_ref()).map(|p| p.location.clone());
+            match at {
+                Some(location) => println!("Your program reached a todo!() at {location}: that part is not written yet."),
+                None => println!("This exercise is not started yet."),
+            }
+            println!("Open {source}main.rs and follow its TODO sentences; the chapter {} explains the idea.", exercise.docs);
+            println!("Then run `cargo xtask check {}`. Stuck? `cargo xtask hint {}`.", exercise.number(), exercise.number());
+        }
+        _ => {
+            if let Some(test) = report.first_failure() {
+                print_failure(test, exercise, seed, style);
+            }
+        }
+    }
+    println!("\n{}", style.dim(&format!("Next: read {} and run `cargo xtask check {}` again.", exercise.docs, exercise.number())));
+}
+
+/// The transcript of one failed test: what happened, what was expected, the
+/// concept, what to try, and where to read more.
+pub fn print_failure(test: &TestReport, exercise: &Exercise, seed: u64, style: Style) {
+    let status = match test.status {
+        Status::TimedOut => style.red("timed out"),
+        Status::NotStarted => style.yellow("not started"),
+        _ => style.red(test.status.word()),
+    };
+    println!("{} {status}", style.bold(&format!("── {} ──", test.id)));
+    println!("Scenario: {}", test.scenario);
+    println!("{}", style.dim(&format!("Replay exactly: cargo xtask check {} --seed {seed}", exercise.number())));
+    if !test.transcript.is_empty() {
+        println!("\nWhat happened:");
+        print!("{}", test.transcript);
+    }
+    println!("\n{} {}", style.bold("Expected:"), test.summary);
+    if let Some(panic) = &test.panic {
+        if panic.is_todo() {
+            println!("{} your program reached a todo!() at {}: that part is not written yet.", style.yellow("Not started:"), panic.location);
+        } else {
+            println!("{} at {}: {}", style.red("Your program panicked"), panic.location, panic.message);
+        }
+    }
+    println!("{} {}", style.bold("Concept:"), test.concept);
+    println!("{} {}", style.bold("Try:"), test.hint);
+    println!("{} {}", style.bold("Read:"), test.docs);
+}
