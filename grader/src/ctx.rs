@@ -112,13 +112,22 @@ impl Ctx {
 
     /// Starts the exercise's main program with `args` and extra environment variables.
     pub fn spawn_with(&self, args: &[&str], env: &[(&str, &str)]) -> Result<Program, Failure> {
-        let path = self.target.program();
+        self.start(self.target.program(), self.target.package.clone(), "your program", args, env)
+    }
+
+    /// Starts another program of the exercise crate by role (see `Target::bin`).
+    pub fn spawn_bin(&self, role: &str, args: &[&str], env: &[(&str, &str)]) -> Result<Program, Failure> {
+        let name = format!("your {role}");
+        self.start(self.target.bin(role), format!("{}-{role}", self.target.package), &name, args, env)
+    }
+
+    fn start(&self, path: std::path::PathBuf, shown: String, name: &str, args: &[&str], env: &[(&str, &str)]) -> Result<Program, Failure> {
         let mut command = process::command(&path, args);
         for (k, v) in env {
             command.env(k, v);
         }
-        self.step(format!("started your program: {} {}", self.target.package, args.join(" ")));
-        Program::start(command, "your program".into(), self.transcript.clone(), self.groups.clone(), self.panics.clone())
+        self.step(format!("started {name}: {shown} {}", args.join(" ")));
+        Program::start(command, name.to_string(), self.transcript.clone(), self.groups.clone(), self.panics.clone())
             .map_err(|e| Failure::io(&format!("starting {}", path.display()), &e))
     }
 

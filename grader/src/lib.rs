@@ -63,8 +63,16 @@ pub struct Target {
 }
 
 impl Target {
-    /// The main program: the binary named after the package.
+    /// The main program: the binary named after the package (`src/main.rs`).
     pub fn program(&self) -> PathBuf {
         self.bin_dir.join(format!("{}{}", self.package, std::env::consts::EXE_SUFFIX))
+    }
+
+    /// Another program of the crate, by role. Binary names must be unique in
+    /// the workspace (exercise and solution share `target/`), so a crate with
+    /// several programs names them `<package>-<role>` in its Cargo.toml
+    /// (`[[bin]] name = "keepalive-client"`, `"keepalive-solution-client"`).
+    pub fn bin(&self, role: &str) -> PathBuf {
+        self.bin_dir.join(format!("{}-{role}{}", self.package, std::env::consts::EXE_SUFFIX))
     }
 }

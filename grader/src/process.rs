@@ -79,8 +79,8 @@ impl Program {
         let seen = Arc::new((Mutex::new(Seen::default()), Condvar::new()));
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
-        spawn_reader(stdout, "stdout", seen.clone(), transcript.clone(), panics.clone());
-        spawn_reader(stderr, "stderr", seen.clone(), transcript.clone(), panics);
+        spawn_reader(stdout, "stdout", name.clone(), seen.clone(), transcript.clone(), panics.clone());
+        spawn_reader(stderr, "stderr", name.clone(), seen.clone(), transcript.clone(), panics);
         Ok(Program { child, pid, name, seen, transcript, groups, exit: None })
     }
 
@@ -214,7 +214,7 @@ pub fn describe_status(status: ExitStatus) -> String {
     }
 }
 
-fn spawn_reader(pipe: impl Read + Send + 'static, stream: &'static str, seen: Arc<(Mutex<Seen>, Condvar)>, transcript: Transcript, panics: Panics) {
+fn spawn_reader(pipe: impl Read + Send + 'static, stream: &'static str, who: String, seen: Arc<(Mutex<Seen>, Condvar)>, transcript: Transcript, panics: Panics) {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(pipe);
         let mut buf = Vec::new();
@@ -224,7 +224,7 @@ fn spawn_reader(pipe: impl Read + Send + 'static, stream: &'static str, seen: Ar
                 Ok(0) | Err(_) => break,
                 Ok(_) => {
                     let line = String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_string();
-                    transcript.program_line(stream, line.clone());
+                    transcript.program_line(&who, stream, line.clone());
                     let (lock, cvar) = &*seen;
                     let mut s = lock.lock().unwrap_or_else(|p| p.into_inner());
                     if stream == "stderr" {

@@ -19,8 +19,9 @@ const MAX_PROGRAM_LINES: usize = 200;
 pub enum Entry {
     /// Something the grader did or observed.
     Step(String),
-    /// A line the learner's program printed (`stdout` or `stderr`).
-    Program { stream: &'static str, line: String },
+    /// A line the learner's program printed (`stdout` or `stderr`); `who`
+    /// is the program's role, such as `your program` or `your client`.
+    Program { who: String, stream: &'static str, line: String },
     /// A note without a number (for example how many lines were dropped).
     Note(String),
 }
@@ -62,14 +63,14 @@ impl Transcript {
     }
 
     /// Records a line of the learner's output, dropping the excess of a flood.
-    pub fn program_line(&self, stream: &'static str, line: String) {
+    pub fn program_line(&self, who: &str, stream: &'static str, line: String) {
         let mut inner = self.lock();
         if inner.program_lines >= MAX_PROGRAM_LINES {
             inner.dropped_lines += 1;
             return;
         }
         inner.program_lines += 1;
-        inner.entries.push(Entry::Program { stream, line });
+        inner.entries.push(Entry::Program { who: who.to_string(), stream, line });
     }
 
     pub fn entries(&self) -> Vec<Entry> {
@@ -96,8 +97,8 @@ impl Transcript {
                         let _ = writeln!(out, "{indent}    {more}");
                     }
                 }
-                Entry::Program { stream, line } => {
-                    let tag = if *stream == "stderr" { "[your program:stderr]" } else { "[your program]" };
+                Entry::Program { who, stream, line } => {
+                    let tag = if *stream == "stderr" { format!("[{who}:stderr]") } else { format!("[{who}]") };
                     let _ = writeln!(out, "{indent}    {tag} {line}");
                 }
                 Entry::Note(text) => {

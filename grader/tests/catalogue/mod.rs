@@ -1,0 +1,6 @@
+//! The catalogue of known-wrong programs. Each exercise's file lists its
+//! mutants; each mutant is one `#[test]` that proves the hidden test meant to
+//! catch that mistake does catch it. A hidden test no mutant fails is a
+//! defect: it cannot fail, so it proves nothing.
+
+mod e01_bind_listen_accept;
