@@ -28,9 +28,19 @@ pub struct Cargo {
 impl Cargo {
     /// The workspace's usual target directory (honours `CARGO_TARGET_DIR`).
     pub fn for_workspace(root: &Path, color: bool) -> Cargo {
-        let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-        let target_dir = if target_dir.is_relative() { root.join(target_dir) } else { target_dir };
-        Cargo { root: root.to_path_buf(), target_dir, color }
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        let target_dir = if target_dir.is_relative() {
+            root.join(target_dir)
+        } else {
+            target_dir
+        };
+        Cargo {
+            root: root.to_path_buf(),
+            target_dir,
+            color,
+        }
     }
 
     pub fn bin_dir(&self) -> PathBuf {
@@ -46,7 +56,11 @@ impl Cargo {
         if let Some(path) = manifest_path {
             command.arg("--manifest-path").arg(path);
         }
-        command.arg("--target-dir").arg(&self.target_dir).arg("--message-format").arg("short");
+        command
+            .arg("--target-dir")
+            .arg(&self.target_dir)
+            .arg("--message-format")
+            .arg("short");
         command.arg("--color").arg(if self.color { "always" } else { "never" });
         let output = command.output().map_err(|e| format!("cannot run cargo: {e}"))?;
         if output.status.success() {

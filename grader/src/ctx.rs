@@ -33,12 +33,19 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(summary: impl Into<String>) -> Failure {
-        Failure { summary: summary.into(), ..Failure::default() }
+        Failure {
+            summary: summary.into(),
+            ..Failure::default()
+        }
     }
 
     /// The test cannot run on this machine; `reason` says why.
     pub fn skip(reason: impl Into<String>) -> Failure {
-        Failure { summary: reason.into(), skipped: true, ..Failure::default() }
+        Failure {
+            summary: reason.into(),
+            skipped: true,
+            ..Failure::default()
+        }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Failure {
@@ -127,8 +134,14 @@ impl Ctx {
             command.env(k, v);
         }
         self.step(format!("started {name}: {shown} {}", args.join(" ")));
-        Program::start(command, name.to_string(), self.transcript.clone(), self.groups.clone(), self.panics.clone())
-            .map_err(|e| Failure::io(&format!("starting {}", path.display()), &e))
+        Program::start(
+            command,
+            name.to_string(),
+            self.transcript.clone(),
+            self.groups.clone(),
+            self.panics.clone(),
+        )
+        .map_err(|e| Failure::io(&format!("starting {}", path.display()), &e))
     }
 
     /// The short-writes library (see `grader/short-writes`), if it was built.
@@ -141,7 +154,9 @@ impl Ctx {
         let timeout = Duration::from_secs(5).min(self.remaining());
         let addr = program
             .wait_for_stdout("a line `listening on ADDR`", timeout, |line| {
-                line.trim().strip_prefix("listening on ").and_then(|a| a.trim().parse::<SocketAddr>().ok())
+                line.trim()
+                    .strip_prefix("listening on ")
+                    .and_then(|a| a.trim().parse::<SocketAddr>().ok())
             })
             .map_err(|f| self.with_program_panic(f, program))?;
         self.step(format!("your program said it is listening on {addr}"));
@@ -157,7 +172,13 @@ impl Ctx {
         stream.set_write_timeout(Some(IO_TIMEOUT)).ok();
         let local = stream.local_addr().map_err(|e| Failure::io("reading the client's address", &e))?;
         self.step(format!("{name} connected to {addr} from {local}"));
-        Ok(Client { stream, name, transcript: self.transcript.clone(), local, pending: Vec::new() })
+        Ok(Client {
+            stream,
+            name,
+            transcript: self.transcript.clone(),
+            local,
+            pending: Vec::new(),
+        })
     }
 
     /// Adds the program's panic, if it had one, to a failure.
@@ -187,8 +208,11 @@ pub struct Client {
 impl Client {
     /// Sends all of `bytes`.
     pub fn send(&mut self, bytes: &[u8]) -> Outcome {
-        self.stream.write_all(bytes).map_err(|e| Failure::io(&format!("{} sending {} bytes", self.name, bytes.len()), &e))?;
-        self.transcript.step(format!("{} sent {} bytes: {}", self.name, bytes.len(), transcript::escape(bytes)));
+        self.stream
+            .write_all(bytes)
+            .map_err(|e| Failure::io(&format!("{} sending {} bytes", self.name, bytes.len()), &e))?;
+        self.transcript
+            .step(format!("{} sent {} bytes: {}", self.name, bytes.len(), transcript::escape(bytes)));
         Ok(())
     }
 
@@ -214,7 +238,8 @@ impl Client {
             }
         }
         self.pending = got.split_off(n);
-        self.transcript.step(format!("{} received {} bytes: {}", self.name, got.len(), transcript::escape(&got)));
+        self.transcript
+            .step(format!("{} received {} bytes: {}", self.name, got.len(), transcript::escape(&got)));
         Ok(got)
     }
 
@@ -226,27 +251,45 @@ impl Client {
         loop {
             if let Some(end) = got.iter().position(|&b| b == b'\n') {
                 self.pending = got.split_off(end + 1);
-                self.transcript.step(format!("{} received {} bytes: {}", self.name, got.len(), transcript::escape(&got)));
+                self.transcript
+                    .step(format!("{} received {} bytes: {}", self.name, got.len(), transcript::escape(&got)));
                 return Ok(got);
             }
             if got.len() > max {
                 self.log_received(&got);
-                return Err(Failure::new(format!("expected {what}, a line of at most {max} bytes, but {} bytes came without a \\n", got.len())));
+                return Err(Failure::new(format!(
+                    "expected {what}, a line of at most {max} bytes, but {} bytes came without a \\n",
+                    got.len()
+                )));
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 self.log_received(&got);
-                let why = if got.is_empty() { "nothing arrived".to_string() } else { "no \\n arrived".to_string() };
-                return Err(Failure::new(format!("expected {what} within {:.1} s, but {why}", timeout.as_secs_f64())));
+                let why = if got.is_empty() {
+                    "nothing arrived".to_string()
+                } else {
+                    "no \\n arrived".to_string()
+                };
+                return Err(Failure::new(format!(
+                    "expected {what} within {:.1} s, but {why}",
+                    timeout.as_secs_f64()
+                )));
             }
             self.stream.set_read_timeout(Some(left.min(IO_TIMEOUT))).ok();
             match self.stream.read(&mut buf) {
                 Ok(0) => {
                     self.log_received(&got);
-                    return Err(Failure::new(format!("expected {what}, but the connection was closed (a read returned 0 bytes) after {} bytes", got.len())));
+                    return Err(Failure::new(format!(
+                        "expected {what}, but the connection was closed (a read returned 0 bytes) after {} bytes",
+                        got.len()
+                    )));
                 }
                 Ok(k) => got.extend_from_slice(&buf[..k]),
-                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
                 Err(e) => {
                     self.log_received(&got);
                     return Err(Failure::io(&format!("{} reading {what}", self.name), &e));
@@ -273,7 +316,11 @@ impl Client {
             match self.stream.read(&mut buf) {
                 Ok(0) => break,
                 Ok(k) => got.extend_from_slice(&buf[..k]),
-                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
                 Err(e) => {
                     self.log_received(&got);
                     return Err(Failure::io(&format!("{} reading {what}", self.name), &e));
@@ -281,21 +328,28 @@ impl Client {
             }
         }
         self.log_received(&got);
-        self.transcript.step(format!("{} saw the connection close (a read returned 0 bytes)", self.name));
+        self.transcript
+            .step(format!("{} saw the connection close (a read returned 0 bytes)", self.name));
         Ok(got)
     }
 
     /// Closes the sending direction (`shutdown(SHUT_WR)`): the server's next
     /// read returns 0, while this client can still read the reply.
     pub fn shutdown_write(&mut self) -> Outcome {
-        self.stream.shutdown(Shutdown::Write).map_err(|e| Failure::io("shutting down the write side", &e))?;
-        self.transcript.step(format!("{} closed its sending side (shutdown(SHUT_WR): the server's next read returns 0)", self.name));
+        self.stream
+            .shutdown(Shutdown::Write)
+            .map_err(|e| Failure::io("shutting down the write side", &e))?;
+        self.transcript.step(format!(
+            "{} closed its sending side (shutdown(SHUT_WR): the server's next read returns 0)",
+            self.name
+        ));
         Ok(())
     }
 
     fn log_received(&self, got: &[u8]) {
         if !got.is_empty() {
-            self.transcript.step(format!("{} received {} bytes: {}", self.name, got.len(), transcript::escape(got)));
+            self.transcript
+                .step(format!("{} received {} bytes: {}", self.name, got.len(), transcript::escape(got)));
         }
     }
 

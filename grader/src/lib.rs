@@ -73,6 +73,7 @@ impl Target {
     /// several programs names them `<package>-<role>` in its Cargo.toml
     /// (`[[bin]] name = "keepalive-client"`, `"keepalive-solution-client"`).
     pub fn bin(&self, role: &str) -> PathBuf {
-        self.bin_dir.join(format!("{}-{role}{}", self.package, std::env::consts::EXE_SUFFIX))
+        self.bin_dir
+            .join(format!("{}-{role}{}", self.package, std::env::consts::EXE_SUFFIX))
     }
 }

@@ -86,7 +86,10 @@ impl Manifest {
         let path = root.join(FILE_NAME);
         let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let exercises = parse(&text)?;
-        Ok(Manifest { exercises, root: root.to_path_buf() })
+        Ok(Manifest {
+            exercises,
+            root: root.to_path_buf(),
+        })
     }
 
     /// Finds an exercise by id, number or slug.
@@ -144,7 +147,10 @@ pub fn parse(text: &str) -> Result<Vec<Exercise>, ManifestError> {
             None => return Err(err(number, format!("unknown top-level key {key}"))),
         }
     }
-    let exercises: Vec<Exercise> = tables.into_iter().map(|(line, table)| to_exercise(line, table)).collect::<Result<_, _>>()?;
+    let exercises: Vec<Exercise> = tables
+        .into_iter()
+        .map(|(line, table)| to_exercise(line, table))
+        .collect::<Result<_, _>>()?;
     for (i, e) in exercises.iter().enumerate() {
         if exercises[..i].iter().any(|o| o.id == e.id) {
             return Err(err(0, format!("exercise id {} appears twice", e.id)));
@@ -225,7 +231,9 @@ fn parse_value(text: &str) -> Result<Value, String> {
             }
         }
     }
-    text.parse::<i64>().map(Value::Int).map_err(|_| format!("expected a string, an integer or an array, found {text}"))
+    text.parse::<i64>()
+        .map(Value::Int)
+        .map_err(|_| format!("expected a string, an integer or an array, found {text}"))
 }
 
 /// Parses a basic string at the start of `text`; returns it and the rest.
@@ -276,10 +284,22 @@ fn to_exercise(line: usize, mut t: BTreeMap<String, Value>) -> Result<Exercise, 
     }
     for need in &needs {
         if crate::platform::Need::parse(need).is_none() {
-            return Err(err(line, format!("{id}: unknown need {need:?} (known: linux, user-namespaces, ipv6)")));
+            return Err(err(
+                line,
+                format!("{id}: unknown need {need:?} (known: linux, user-namespaces, ipv6)"),
+            ));
         }
     }
-    Ok(Exercise { id, title, dir, package, docs, points, needs, hints })
+    Ok(Exercise {
+        id,
+        title,
+        dir,
+        package,
+        docs,
+        points,
+        needs,
+        hints,
+    })
 }
 
 #[cfg(test)]
@@ -318,6 +338,11 @@ hints = [
     fn rejects_mistakes() {
         assert!(parse("[[exercise]]\nid = \"x\"\n").unwrap_err().message.contains("missing"));
         assert_eq!(parse("format_version = 1\n[other]\n").unwrap_err().line, 2);
-        assert!(parse("[[exercise]]\nhints = [\"a\"\n").unwrap_err().message.contains("never closed"));
+        assert!(
+            parse("[[exercise]]\nhints = [\"a\"\n")
+                .unwrap_err()
+                .message
+                .contains("never closed")
+        );
     }
 }

@@ -64,7 +64,13 @@ pub struct Program {
 
 impl Program {
     /// Starts `command` in a new process group, with stdout and stderr captured.
-    pub(crate) fn start(mut command: Command, name: String, transcript: Transcript, groups: Groups, panics: Panics) -> std::io::Result<Program> {
+    pub(crate) fn start(
+        mut command: Command,
+        name: String,
+        transcript: Transcript,
+        groups: Groups,
+        panics: Panics,
+    ) -> std::io::Result<Program> {
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         // Short panic reports: the location and message are what the learner needs.
         command.env("RUST_BACKTRACE", "0");
@@ -81,7 +87,15 @@ impl Program {
         let stderr = child.stderr.take().expect("stderr is piped");
         spawn_reader(stdout, "stdout", name.clone(), seen.clone(), transcript.clone(), panics.clone());
         spawn_reader(stderr, "stderr", name.clone(), seen.clone(), transcript.clone(), panics);
-        Ok(Program { child, pid, name, seen, transcript, groups, exit: None })
+        Ok(Program {
+            child,
+            pid,
+            name,
+            seen,
+            transcript,
+            groups,
+            exit: None,
+        })
     }
 
     pub fn pid(&self) -> u32 {
@@ -114,8 +128,12 @@ impl Program {
                 if let Some(value) = seen_line {
                     return Ok(value);
                 }
-                return Err(Failure::new(format!("expected {what}, but {} exited ({}) without printing it", self.name, describe_status(status)))
-                    .with_panic(self.panic()));
+                return Err(Failure::new(format!(
+                    "expected {what}, but {} exited ({}) without printing it",
+                    self.name,
+                    describe_status(status)
+                ))
+                .with_panic(self.panic()));
             }
             if Instant::now() >= deadline {
                 return Err(Failure::new(format!(
@@ -171,7 +189,10 @@ impl Program {
         kill_tree(self.pid as i32);
         let _ = self.child.wait();
         self.wait_output_closed(Duration::from_millis(200));
-        self.groups.lock().unwrap_or_else(|p| p.into_inner()).retain(|&g| g != self.pid as i32);
+        self.groups
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|&g| g != self.pid as i32);
     }
 
     fn wait_output_closed(&self, timeout: Duration) {
@@ -179,7 +200,10 @@ impl Program {
         let (lock, cvar) = &*self.seen;
         let mut seen = lock.lock().unwrap_or_else(|p| p.into_inner());
         while seen.closed < 2 && Instant::now() < deadline {
-            seen = cvar.wait_timeout(seen, Duration::from_millis(10)).unwrap_or_else(|p| p.into_inner()).0;
+            seen = cvar
+                .wait_timeout(seen, Duration::from_millis(10))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
 }
@@ -214,7 +238,14 @@ pub fn describe_status(status: ExitStatus) -> String {
     }
 }
 
-fn spawn_reader(pipe: impl Read + Send + 'static, stream: &'static str, who: String, seen: Arc<(Mutex<Seen>, Condvar)>, transcript: Transcript, panics: Panics) {
+fn spawn_reader(
+    pipe: impl Read + Send + 'static,
+    stream: &'static str,
+    who: String,
+    seen: Arc<(Mutex<Seen>, Condvar)>,
+    transcript: Transcript,
+    panics: Panics,
+) {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(pipe);
         let mut buf = Vec::new();
@@ -255,7 +286,10 @@ fn spawn_reader(pipe: impl Read + Send + 'static, stream: &'static str, who: Str
 fn note_panic(seen: &mut Seen, line: &str) {
     if let Some(location) = seen.awaiting_panic_message.take() {
         if seen.panic.is_none() {
-            seen.panic = Some(Panic { location, message: line.to_string() });
+            seen.panic = Some(Panic {
+                location,
+                message: line.to_string(),
+            });
         }
         return;
     }
@@ -264,7 +298,10 @@ fn note_panic(seen: &mut Seen, line: &str) {
         let rest = rest.trim_end_matches(':');
         if let Some(stripped) = rest.strip_prefix('\'') {
             if let Some((message, location)) = stripped.rsplit_once("', ") {
-                seen.panic = Some(Panic { location: location.into(), message: message.into() });
+                seen.panic = Some(Panic {
+                    location: location.into(),
+                    message: message.into(),
+                });
                 return;
             }
         }
@@ -308,8 +345,12 @@ pub fn descendants_of(root: i32) -> Vec<i32> {
     let mut parents: Vec<(i32, i32)> = Vec::new();
     let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
         // The command name is in parentheses and may contain spaces: split after it.
         let Some((_, after)) = stat.rsplit_once(')') else { continue };
         let mut fields = after.split_whitespace();

@@ -26,5 +26,8 @@ pub struct TestCase {
 
 /// The hidden tests of an exercise, by its id.
 pub fn tests_for(exercise_id: &str) -> Option<&'static [TestCase]> {
-    crate::exercises::ALL.iter().find(|(id, _)| *id == exercise_id).map(|(_, tests)| *tests)
+    crate::exercises::ALL
+        .iter()
+        .find(|(id, _)| *id == exercise_id)
+        .map(|(_, tests)| *tests)
 }

@@ -6,12 +6,12 @@
 //! "timed out" with the transcript so far. The clock starts only after the
 //! program was built; building is the caller's job (see `build`).
 
+use crate::Target;
 use crate::ctx::{Ctx, Failure};
 use crate::manifest::Exercise;
 use crate::platform::Need;
 use crate::process::Panic;
 use crate::registry::{self, TestCase};
-use crate::Target;
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -96,7 +96,11 @@ pub struct ExerciseReport {
 impl ExerciseReport {
     /// The report for an exercise that did not build: every test scores zero.
     pub fn does_not_compile(exercise: &Exercise, compiler_output: String) -> ExerciseReport {
-        ExerciseReport { exercise: exercise.clone(), status: ExerciseStatus::DoesNotCompile(compiler_output), tests: Vec::new() }
+        ExerciseReport {
+            exercise: exercise.clone(),
+            status: ExerciseStatus::DoesNotCompile(compiler_output),
+            tests: Vec::new(),
+        }
     }
 
     pub fn points(&self) -> u32 {
@@ -131,11 +135,18 @@ pub struct Options {
 pub fn run_exercise(exercise: &Exercise, target: &Target, options: &Options) -> ExerciseReport {
     let tests = registry::tests_for(&exercise.id).unwrap_or(&[]);
     let mut reports = Vec::new();
-    for case in tests.iter().filter(|c| options.only.is_empty() || options.only.iter().any(|o| o == c.id)) {
+    for case in tests
+        .iter()
+        .filter(|c| options.only.is_empty() || options.only.iter().any(|o| o == c.id))
+    {
         reports.push(run_test(exercise, case, target, options));
     }
     let status = verdict(&reports);
-    ExerciseReport { exercise: exercise.clone(), status, tests: reports }
+    ExerciseReport {
+        exercise: exercise.clone(),
+        status,
+        tests: reports,
+    }
 }
 
 fn verdict(reports: &[TestReport]) -> ExerciseStatus {
@@ -214,7 +225,12 @@ pub fn run_test(exercise: &Exercise, case: &'static TestCase, target: &Target, o
         },
     };
     report.duration = started.elapsed();
-    let todo = panics.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|p| p.is_todo()).cloned();
+    let todo = panics
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .find(|p| p.is_todo())
+        .cloned();
     match outcome {
         Ok(Ok(())) => {
             report.points = case.points;
@@ -236,7 +252,8 @@ pub fn run_test(exercise: &Exercise, case: &'static TestCase, target: &Target, o
         }
         Err(Err(message)) => {
             report.status = Status::GraderError;
-            report.summary = format!("the grader itself failed: {message}. This is a bug in socklings, not in your code; please report it.");
+            report.summary =
+                format!("the grader itself failed: {message}. This is a bug in socklings, not in your code; please report it.");
         }
     }
     if report.status == Status::NotStarted {

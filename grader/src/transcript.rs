@@ -70,7 +70,11 @@ impl Transcript {
             return;
         }
         inner.program_lines += 1;
-        inner.entries.push(Entry::Program { who: who.to_string(), stream, line });
+        inner.entries.push(Entry::Program {
+            who: who.to_string(),
+            stream,
+            line,
+        });
     }
 
     pub fn entries(&self) -> Vec<Entry> {
@@ -98,7 +102,11 @@ impl Transcript {
                     }
                 }
                 Entry::Program { who, stream, line } => {
-                    let tag = if *stream == "stderr" { format!("[{who}:stderr]") } else { format!("[{who}]") };
+                    let tag = if *stream == "stderr" {
+                        format!("[{who}:stderr]")
+                    } else {
+                        format!("[{who}]")
+                    };
                     let _ = writeln!(out, "{indent}    {tag} {line}");
                 }
                 Entry::Note(text) => {
@@ -154,7 +162,11 @@ pub fn diff(expected: &[u8], actual: &[u8]) -> Option<String> {
     if expected == actual {
         return None;
     }
-    let at = expected.iter().zip(actual).position(|(e, a)| e != a).unwrap_or(expected.len().min(actual.len()));
+    let at = expected
+        .iter()
+        .zip(actual)
+        .position(|(e, a)| e != a)
+        .unwrap_or(expected.len().min(actual.len()));
     // Show a window around the first difference.
     let start = at.saturating_sub(16);
     let window = |b: &[u8]| {
@@ -162,7 +174,10 @@ pub fn diff(expected: &[u8], actual: &[u8]) -> Option<String> {
         let shown = escape_all(&b[start.min(b.len())..end]);
         let prefix = if start > 0 { "..." } else { "" };
         let suffix = if end < b.len() { "..." } else { "" };
-        (format!("{prefix}{shown}{suffix}"), prefix.len() + escape_all(&b[start.min(b.len())..at.min(b.len())]).len())
+        (
+            format!("{prefix}{shown}{suffix}"),
+            prefix.len() + escape_all(&b[start.min(b.len())..at.min(b.len())]).len(),
+        )
     };
     let (exp, _) = window(expected);
     let (act, caret_at) = window(actual);
@@ -171,7 +186,11 @@ pub fn diff(expected: &[u8], actual: &[u8]) -> Option<String> {
     } else if at >= expected.len() {
         format!("{} bytes more than the {} expected", actual.len() - expected.len(), expected.len())
     } else {
-        format!("first difference at byte {at} (of {} expected, {} received)", expected.len(), actual.len())
+        format!(
+            "first difference at byte {at} (of {} expected, {} received)",
+            expected.len(),
+            actual.len()
+        )
     };
     Some(format!(
         "{what}\nexpected: \"{exp}\"\nreceived: \"{act}\"\n           {}^",

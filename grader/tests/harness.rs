@@ -70,7 +70,10 @@ fn hung_program_is_killed_at_the_limit() {
         exercise: "01-bind-listen-accept",
         mistake: "hangs before printing anything",
         file: "src/main.rs",
-        replace: &[("fn main() {\n", "fn main() {\n    let _marker = \"hangs\";\n    loop {\n        std::thread::park();\n    }\n    #[allow(unreachable_code)]\n")],
+        replace: &[(
+            "fn main() {\n",
+            "fn main() {\n    let _marker = \"hangs\";\n    loop {\n        std::thread::park();\n    }\n    #[allow(unreachable_code)]\n",
+        )],
         caught_by: "-",
     };
     assert_ends_cleanly(&mutant, "mutant-01-hangs");

@@ -1,8 +1,8 @@
 //! The same hidden tests, against the untouched stubs and the reference solutions.
 
 use crate::util;
-use grader::runner::{ExerciseStatus, Status};
 use grader::Kind;
+use grader::runner::{ExerciseStatus, Status};
 
 /// Every stub in exercises/ reads "not started", never "failing" or "crashed".
 #[test]
@@ -15,7 +15,13 @@ fn every_stub_reads_not_started() {
             .filter(|t| !matches!(t.status, Status::NotStarted | Status::Skipped))
             .map(|t| format!("{} {}: {}\n{}", t.id, t.status.word(), t.summary, t.transcript))
             .collect();
-        assert_eq!(report.status, ExerciseStatus::NotStarted, "{} stub:\n{}", exercise.id, odd.join("\n"));
+        assert_eq!(
+            report.status,
+            ExerciseStatus::NotStarted,
+            "{} stub:\n{}",
+            exercise.id,
+            odd.join("\n")
+        );
     }
 }
 
@@ -32,7 +38,11 @@ fn every_solution_passes() {
             .collect();
         assert!(failed.is_empty(), "{} solution fails:\n{}", exercise.id, failed.join("\n"));
         let points: u32 = report.tests.iter().map(|t| t.max_points).sum();
-        assert_eq!(points, exercise.points, "{}: the hidden tests' points must add up to the manifest's", exercise.id);
+        assert_eq!(
+            points, exercise.points,
+            "{}: the hidden tests' points must add up to the manifest's",
+            exercise.id
+        );
     }
 }
 
@@ -43,7 +53,14 @@ fn every_docs_anchor_exists() {
         let page = std::fs::read_to_string(util::root().join(&exercise.docs)).unwrap_or_else(|e| panic!("{}: {e}", exercise.docs));
         let anchors: Vec<String> = page.lines().filter(|l| l.starts_with('#')).map(github_anchor).collect();
         for case in grader::registry::tests_for(&exercise.id).unwrap_or(&[]) {
-            assert!(anchors.iter().any(|a| a == case.docs_anchor), "{}: test {} points to #{}, which is no heading of {}", exercise.id, case.id, case.docs_anchor, exercise.docs);
+            assert!(
+                anchors.iter().any(|a| a == case.docs_anchor),
+                "{}: test {} points to #{}, which is no heading of {}",
+                exercise.id,
+                case.id,
+                case.docs_anchor,
+                exercise.docs
+            );
         }
     }
 }

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("grader/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("grader/ has a parent")
+        .to_path_buf()
 }
 
 pub fn manifest() -> &'static Manifest {
@@ -24,22 +27,32 @@ pub fn exercise(id: &str) -> &'static Exercise {
 /// A target directory of its own, so that building inside `cargo test` never
 /// waits for the lock that the outer cargo holds on `target/`.
 pub fn cargo() -> Cargo {
-    Cargo { root: root(), target_dir: root().join("target").join("project-tests"), color: false }
+    Cargo {
+        root: root(),
+        target_dir: root().join("target").join("project-tests"),
+        color: false,
+    }
 }
 
 pub fn short_writes() -> Option<PathBuf> {
     static LIB: OnceLock<Option<PathBuf>> = OnceLock::new();
-    LIB.get_or_init(|| cargo().build_short_writes().expect("grader/short-writes builds")).clone()
+    LIB.get_or_init(|| cargo().build_short_writes().expect("grader/short-writes builds"))
+        .clone()
 }
 
 pub fn options() -> Options {
-    Options { seed: 20261122, ..Options::default() }
+    Options {
+        seed: 20261122,
+        ..Options::default()
+    }
 }
 
 /// Builds and runs every hidden test of `id` against `exercises/` or `solutions/`.
 pub fn run_reference(id: &str, kind: Kind) -> ExerciseReport {
     let exercise = exercise(id);
-    let target = cargo().build_target(exercise, kind, short_writes()).unwrap_or_else(|log| panic!("{id} ({kind:?}) does not build:\n{log}"));
+    let target = cargo()
+        .build_target(exercise, kind, short_writes())
+        .unwrap_or_else(|log| panic!("{id} ({kind:?}) does not build:\n{log}"));
     runner::run_exercise(exercise, &target, &options())
 }
 
@@ -63,7 +76,11 @@ impl Mutant {
     pub fn build(&self) -> Target {
         let exercise = exercise(self.exercise);
         let source = root().join("solutions").join(&exercise.dir);
-        let dir = root().join("target").join("project-tests").join("mutants").join(format!("{}-{}", exercise.number(), self.name));
+        let dir = root()
+            .join("target")
+            .join("project-tests")
+            .join("mutants")
+            .join(format!("{}-{}", exercise.number(), self.name));
         let _ = std::fs::remove_dir_all(&dir);
         copy_dir(&source, &dir);
         let package = format!("mutant-{}-{}", exercise.number(), self.name);
@@ -78,12 +95,24 @@ impl Mutant {
         let mut text = std::fs::read_to_string(&file).unwrap();
         for (from, to) in self.replace {
             let count = text.matches(from).count();
-            assert_eq!(count, 1, "mutant {}: {:?} occurs {count} times in solutions/{}/{}; update the catalogue to match the solution", self.name, from, exercise.dir, self.file);
+            assert_eq!(
+                count, 1,
+                "mutant {}: {:?} occurs {count} times in solutions/{}/{}; update the catalogue to match the solution",
+                self.name, from, exercise.dir, self.file
+            );
             text = text.replacen(from, to, 1);
         }
         std::fs::write(&file, text).unwrap();
-        cargo().build(&package, Some(&manifest_path)).unwrap_or_else(|log| panic!("mutant {} does not compile:\n{log}", self.name));
-        Target { kind: Kind::Solutions, package, bin_dir: cargo().bin_dir(), source_dir: dir, short_writes: short_writes() }
+        cargo()
+            .build(&package, Some(&manifest_path))
+            .unwrap_or_else(|log| panic!("mutant {} does not compile:\n{log}", self.name));
+        Target {
+            kind: Kind::Solutions,
+            package,
+            bin_dir: cargo().bin_dir(),
+            source_dir: dir,
+            short_writes: short_writes(),
+        }
     }
 
     /// Builds the mutant, runs the exercise's hidden tests, and asserts that
@@ -96,7 +125,12 @@ impl Mutant {
             .iter()
             .find(|t| t.id.ends_with(&format!(".{}", self.caught_by)))
             .unwrap_or_else(|| panic!("no hidden test {} in {}", self.caught_by, self.exercise));
-        let failed: Vec<String> = report.tests.iter().filter(|t| t.status != Status::Passed).map(|t| format!("{} ({})", t.id, t.status.word())).collect();
+        let failed: Vec<String> = report
+            .tests
+            .iter()
+            .filter(|t| t.status != Status::Passed)
+            .map(|t| format!("{} ({})", t.id, t.status.word()))
+            .collect();
         eprintln!("mutant {} ({}): fails {}", self.name, self.mistake, failed.join(", "));
         assert!(
             matches!(test.status, Status::Failed | Status::TimedOut),

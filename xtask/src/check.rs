@@ -5,10 +5,10 @@
 //! only when every selected exercise passes.
 
 use crate::style::Style;
+use grader::Kind;
 use grader::build::Cargo;
 use grader::manifest::{Exercise, Manifest};
 use grader::runner::{self, ExerciseReport, ExerciseStatus, Options, Status, TestReport};
-use grader::Kind;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -20,7 +20,11 @@ struct Args {
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
-    let mut parsed = Args { exercises: Vec::new(), kind: Kind::Exercises, seed: None };
+    let mut parsed = Args {
+        exercises: Vec::new(),
+        kind: Kind::Exercises,
+        seed: None,
+    };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -40,13 +44,25 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
     let args = parse(args)?;
     let selected = crate::select(manifest, &args.exercises)?;
     let style = Style::for_stdout();
-    let seed = args.seed.unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64 % 1_000_000).unwrap_or(1));
-    let options = Options { seed, ..Options::default() };
+    let seed = args.seed.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64 % 1_000_000)
+            .unwrap_or(1)
+    });
+    let options = Options {
+        seed,
+        ..Options::default()
+    };
 
     println!(
         "{} {} against {}/ (seed {seed})",
         style.bold("socklings:"),
-        if selected.len() == 1 { format!("checking {}", selected[0].id) } else { format!("checking {} exercises", selected.len()) },
+        if selected.len() == 1 {
+            format!("checking {}", selected[0].id)
+        } else {
+            format!("checking {} exercises", selected.len())
+        },
         args.kind.dir_name()
     );
 
@@ -55,7 +71,9 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
     let started = Instant::now();
     print!("  building ...");
     let _ = std::io::stdout().flush();
-    let short_writes = cargo.build_short_writes().map_err(|log| format!("the grader's short-writes library does not build:\n{log}"))?;
+    let short_writes = cargo
+        .build_short_writes()
+        .map_err(|log| format!("the grader's short-writes library does not build:\n{log}"))?;
     let mut built = Vec::new();
     for exercise in &selected {
         built.push((*exercise, cargo.build_target(exercise, args.kind, short_writes.clone())));
@@ -97,7 +115,13 @@ fn print_line(report: &ExerciseReport, style: Style) {
     let mut detail = if report.tests.is_empty() {
         String::new()
     } else {
-        format!("{}/{} tests, {}/{} points", report.passed(), counted, report.points(), report.exercise.points)
+        format!(
+            "{}/{} tests, {}/{} points",
+            report.passed(),
+            counted,
+            report.points(),
+            report.exercise.points
+        )
     };
     if report.skipped() > 0 {
         detail.push_str(&format!(", {} skipped", report.skipped()));
@@ -134,8 +158,15 @@ fn print_first_problem(report: &ExerciseReport, kind: Kind, seed: u64, style: St
                 Some(location) => println!("Your program reached a todo!() at {location}: that part is not written yet."),
                 None => println!("This exercise is not started yet."),
             }
-            println!("Open {source}main.rs and follow its TODO sentences; the chapter {} explains the idea.", exercise.docs);
-            println!("Then run `cargo xtask check {}`. Stuck? `cargo xtask hint {}`.", exercise.number(), exercise.number());
+            println!(
+                "Open {source}main.rs and follow its TODO sentences; the chapter {} explains the idea.",
+                exercise.docs
+            );
+            println!(
+                "Then run `cargo xtask check {}`. Stuck? `cargo xtask hint {}`.",
+                exercise.number(),
+                exercise.number()
+            );
         }
         _ => {
             if let Some(test) = report.first_failure() {
@@ -143,7 +174,14 @@ fn print_first_problem(report: &ExerciseReport, kind: Kind, seed: u64, style: St
             }
         }
     }
-    println!("\n{}", style.dim(&format!("Next: read {} and run `cargo xtask check {}` again.", exercise.docs, exercise.number())));
+    println!(
+        "\n{}",
+        style.dim(&format!(
+            "Next: read {} and run `cargo xtask check {}` again.",
+            exercise.docs,
+            exercise.number()
+        ))
+    );
 }
 
 /// The transcript of one failed test: what happened, what was expected, the
@@ -156,7 +194,10 @@ pub fn print_failure(test: &TestReport, exercise: &Exercise, seed: u64, style: S
     };
     println!("{} {status}", style.bold(&format!("── {} ──", test.id)));
     println!("Scenario: {}", test.scenario);
-    println!("{}", style.dim(&format!("Replay exactly: cargo xtask check {} --seed {seed}", exercise.number())));
+    println!(
+        "{}",
+        style.dim(&format!("Replay exactly: cargo xtask check {} --seed {seed}", exercise.number()))
+    );
     if !test.transcript.is_empty() {
         println!("\nWhat happened:");
         print!("{}", test.transcript);
@@ -164,7 +205,11 @@ pub fn print_failure(test: &TestReport, exercise: &Exercise, seed: u64, style: S
     println!("\n{} {}", style.bold("Expected:"), test.summary);
     if let Some(panic) = &test.panic {
         if panic.is_todo() {
-            println!("{} your program reached a todo!() at {}: that part is not written yet.", style.yellow("Not started:"), panic.location);
+            println!(
+                "{} your program reached a todo!() at {}: that part is not written yet.",
+                style.yellow("Not started:"),
+                panic.location
+            );
         } else {
             println!("{} at {}: {}", style.red("Your program panicked"), panic.location, panic.message);
         }

@@ -19,10 +19,20 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     let state = manifest.root.join("target").join("socklings").join("hints").join(&exercise.id);
-    let seen: usize = std::fs::read_to_string(&state).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
-    let show = if all { exercise.hints.len() } else { (seen + 1).min(exercise.hints.len()) };
+    let seen: usize = std::fs::read_to_string(&state)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let show = if all {
+        exercise.hints.len()
+    } else {
+        (seen + 1).min(exercise.hints.len())
+    };
     let style = Style::for_stdout();
-    println!("{}", style.bold(&format!("Hints for {} ({} of {}):", exercise.id, show, exercise.hints.len())));
+    println!(
+        "{}",
+        style.bold(&format!("Hints for {} ({} of {}):", exercise.id, show, exercise.hints.len()))
+    );
     for (i, hint) in exercise.hints.iter().take(show).enumerate() {
         println!("\n  {}. {hint}", i + 1);
     }

@@ -8,7 +8,11 @@ pub fn run(manifest: &Manifest) -> Result<ExitCode, String> {
     let style = Style::for_stdout();
     println!("{}", style.bold("socklings exercises"));
     for e in &manifest.exercises {
-        let needs = if e.needs.is_empty() { String::new() } else { format!("  needs: {}", e.needs.join(", ")) };
+        let needs = if e.needs.is_empty() {
+            String::new()
+        } else {
+            format!("  needs: {}", e.needs.join(", "))
+        };
         println!("  {:<26} {:<46} {:>3} points", e.id, e.title, e.points);
         println!("  {:<26} {}{}", "", style.dim(&e.docs), style.dim(&needs));
     }

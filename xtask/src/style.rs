@@ -11,11 +11,17 @@ pub struct Style {
 impl Style {
     pub fn for_stdout() -> Style {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Style { enabled: !no_color && std::io::stdout().is_terminal() }
+        Style {
+            enabled: !no_color && std::io::stdout().is_terminal(),
+        }
     }
 
     fn paint(self, code: &str, text: &str) -> String {
-        if self.enabled { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.enabled {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
 
     pub fn green(self, t: &str) -> String {

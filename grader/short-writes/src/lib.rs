@@ -129,14 +129,25 @@ mod linux {
         }
         // Send only a prefix of the first buffer: still a correct short write.
         let first = unsafe { *iov };
-        let short = libc::iovec { iov_base: first.iov_base, iov_len: allowance(first.iov_len) };
+        let short = libc::iovec {
+            iov_base: first.iov_base,
+            iov_len: allowance(first.iov_len),
+        };
         unsafe { f(fd, &short, 1) }
     }
 
     fn is_stream(fd: libc::c_int) -> bool {
         let mut kind: libc::c_int = 0;
         let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        let ok = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_TYPE, (&mut kind as *mut libc::c_int).cast(), &mut len) };
+        let ok = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_TYPE,
+                (&mut kind as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
         ok == 0 && kind == libc::SOCK_STREAM
     }
 }

@@ -145,7 +145,9 @@ fn start_with(ctx: &Ctx, bind: &str, env: &[(&str, &str)]) -> Result<(Program, S
         )));
     }
     if addr.ip() != asked.ip() || (asked.port() != 0 && addr.port() != asked.port()) {
-        return Err(Failure::new(format!("asked to bind {bind}, your program printed {addr}, which is not that address")));
+        return Err(Failure::new(format!(
+            "asked to bind {bind}, your program printed {addr}, which is not that address"
+        )));
     }
     Ok((program, addr))
 }
@@ -210,7 +212,10 @@ pub(crate) fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
 /// Streams `payload` from a second thread while this one reads the echo, so
 /// neither side's buffers can fill up and deadlock the exchange.
 fn echo_streamed(ctx: &Ctx, client: &mut Client, payload: Vec<u8>, timeout: Duration) -> Outcome {
-    let mut writer = client.stream.try_clone().map_err(|e| Failure::io("cloning the client socket", &e))?;
+    let mut writer = client
+        .stream
+        .try_clone()
+        .map_err(|e| Failure::io("cloning the client socket", &e))?;
     let len = payload.len();
     ctx.step(format!(
         "{} streams {len} random bytes (seed {}) in writes of up to 8 KiB, reading the echo at the same time",
@@ -259,16 +264,23 @@ fn echo_1mib(ctx: &mut Ctx) -> Outcome {
 
 fn short_writes(ctx: &mut Ctx) -> Outcome {
     let Some(library) = ctx.short_writes_library().map(|p| p.display().to_string()) else {
-        return Err(Failure::skip("the short-writes library (grader/short-writes) was not built on this machine"));
+        return Err(Failure::skip(
+            "the short-writes library (grader/short-writes) was not built on this machine",
+        ));
     };
     let seed = ctx.seed.to_string();
     ctx.step(format!(
         "the grader loads {library} into your program (LD_PRELOAD): each send() on a socket accepts 1 to 7 bytes, sizes from seed {seed}"
     ));
-    let env = [("LD_PRELOAD", library.as_str()), ("SOCKLINGS_SHORT_WRITES", "7"), ("SOCKLINGS_SHORT_WRITES_SEED", seed.as_str())];
+    let env = [
+        ("LD_PRELOAD", library.as_str()),
+        ("SOCKLINGS_SHORT_WRITES", "7"),
+        ("SOCKLINGS_SHORT_WRITES_SEED", seed.as_str()),
+    ];
     let (_program, addr) = start_with(ctx, "127.0.0.1:0", &env)?;
     let mut client = ctx.connect(addr)?;
-    expect_greeting(&mut client).map_err(|f| f.hint("The greeting arrived cut short: send it with your write loop, not a single write."))?;
+    expect_greeting(&mut client)
+        .map_err(|f| f.hint("The greeting arrived cut short: send it with your write loop, not a single write."))?;
     let payload = random_bytes(ctx.seed, 64 * 1024);
     echo_streamed(ctx, &mut client, payload, 15 * S)
         .map_err(|f| f.hint("Bytes went missing: a write accepted only part of the buffer and the rest was never sent. Loop in write_full until the buffer is empty."))
@@ -296,7 +308,10 @@ fn clients_at_once(ctx: &mut Ctx) -> Outcome {
     // the order in which the server accepts (CodeCrafters' testers do the same).
     for client in others.iter_mut().rev() {
         expect_greeting(client).map_err(|f| {
-            Failure::new(format!("{}, while client 1 stayed silent: your server seems to be busy with one client and unable to serve another", f.summary))
+            Failure::new(format!(
+                "{}, while client 1 stayed silent: your server seems to be busy with one client and unable to serve another",
+                f.summary
+            ))
         })?;
         echo_once(client, format!("{} is here\n", client.name).as_bytes())?;
     }
@@ -308,12 +323,21 @@ fn restart_time_wait(ctx: &mut Ctx) -> Outcome {
     let mut client = ctx.connect(addr)?;
     expect_greeting(&mut client)?;
     program.kill();
-    ctx.step("the grader killed your program (SIGKILL), as a crash would: the kernel closes its sockets, so the server's side closes first");
+    ctx.step(
+        "the grader killed your program (SIGKILL), as a crash would: the kernel closes its sockets, so the server's side closes first",
+    );
     client.recv_to_end(5 * S, "the end of the connection")?;
     drop(client);
-    ctx.step(format!("client 1 closed too; the server's end of that connection is now in TIME_WAIT on port {} (see `ss -tan state time-wait`)", addr.port()));
+    ctx.step(format!(
+        "client 1 closed too; the server's end of that connection is now in TIME_WAIT on port {} (see `ss -tan state time-wait`)",
+        addr.port()
+    ));
     let (_again, _) = start(ctx, &addr.to_string()).map_err(|f| {
-        Failure::new(format!("restarting on {addr} while the old connection is in TIME_WAIT failed: {}", f.summary)).with_panic(f.panic)
+        Failure::new(format!(
+            "restarting on {addr} while the old connection is in TIME_WAIT failed: {}",
+            f.summary
+        ))
+        .with_panic(f.panic)
     })?;
     let mut client = ctx.connect(addr)?;
     expect_greeting(&mut client)
@@ -321,18 +345,27 @@ fn restart_time_wait(ctx: &mut Ctx) -> Outcome {
 
 fn port_in_use(ctx: &mut Ctx) -> Outcome {
     let holder = TcpListener::bind("127.0.0.1:0").map_err(|e| Failure::io("binding the grader's own listener", &e))?;
-    let addr = holder.local_addr().map_err(|e| Failure::io("reading the grader's listener address", &e))?;
+    let addr = holder
+        .local_addr()
+        .map_err(|e| Failure::io("reading the grader's listener address", &e))?;
     ctx.step(format!("the grader listens on {addr} itself, so that port is taken"));
     let mut program = ctx.spawn(&[&addr.to_string()])?;
     let Some(status) = program.wait_exit(5 * S) else {
-        return Err(Failure::new(format!("expected your program to report that {addr} is taken and exit, but it was still running after 5 s")));
+        return Err(Failure::new(format!(
+            "expected your program to report that {addr} is taken and exit, but it was still running after 5 s"
+        )));
     };
     if let Some(panic) = program.panic() {
-        return Err(Failure::new(format!("your program panicked ({}) instead of reporting that {addr} is in use", panic.message))
-            .with_panic(Some(panic)));
+        return Err(Failure::new(format!(
+            "your program panicked ({}) instead of reporting that {addr} is in use",
+            panic.message
+        ))
+        .with_panic(Some(panic)));
     }
     if status.success() {
-        return Err(Failure::new("your program exited with status 0, which tells scripts and supervisors it succeeded; exit with a non-zero status when bind fails"));
+        return Err(Failure::new(
+            "your program exited with status 0, which tells scripts and supervisors it succeeded; exit with a non-zero status when bind fails",
+        ));
     }
     let stderr = program.stderr();
     if !stderr.contains(&addr.to_string()) && !stderr.contains(&addr.port().to_string()) {
@@ -356,7 +389,10 @@ fn closes_sockets(ctx: &mut Ctx) -> Outcome {
         client.send(message.as_bytes())?;
         let back = client.recv_exact(message.len(), 3 * S, "the echo")?;
         if back != message.as_bytes() {
-            return Err(Failure::new(format!("the echo differs: {}", transcript::diff(message.as_bytes(), &back).unwrap_or_default())));
+            return Err(Failure::new(format!(
+                "the echo differs: {}",
+                transcript::diff(message.as_bytes(), &back).unwrap_or_default()
+            )));
         }
         drop(client);
     }

@@ -27,7 +27,10 @@ fn never_closes() {
         exercise: EX,
         mistake: "never closes client sockets",
         file: MAIN,
-        replace: &[("            Ok(0) => return Ok(()),", "            Ok(0) => {\n                std::mem::forget(stream);\n                return Ok(());\n            }")],
+        replace: &[(
+            "            Ok(0) => return Ok(()),",
+            "            Ok(0) => {\n                std::mem::forget(stream);\n                return Ok(());\n            }",
+        )],
         caught_by: "closes-sockets",
     }
     .assert_caught();
@@ -58,7 +61,13 @@ fn one_at_a_time() {
         exercise: EX,
         mistake: "serves one client at a time",
         file: MAIN,
-        replace: &[("                thread::spawn(move || {", "                (move || {"), ("                });\n            }\n            // A failed", "                })();\n            }\n            // A failed")],
+        replace: &[
+            ("                thread::spawn(move || {", "                (move || {"),
+            (
+                "                });\n            }\n            // A failed",
+                "                })();\n            }\n            // A failed",
+            ),
+        ],
         caught_by: "clients-at-once",
     }
     .assert_caught();
@@ -72,7 +81,10 @@ fn wrong_address() {
         exercise: EX,
         mistake: "prints the requested address (port 0) instead of local_addr()",
         file: MAIN,
-        replace: &[("        Ok(bound) => println!(\"listening on {bound}\"),", "        Ok(_) => println!(\"listening on {addr}\"),")],
+        replace: &[(
+            "        Ok(bound) => println!(\"listening on {bound}\"),",
+            "        Ok(_) => println!(\"listening on {addr}\"),",
+        )],
         caught_by: "printed-address",
     }
     .assert_caught();
@@ -86,7 +98,10 @@ fn panics_when_port_taken() {
         exercise: EX,
         mistake: "panics when the port is taken",
         file: MAIN,
-        replace: &[("    socket.bind(&addr.into()).map_err(|e| name_address(e, addr))?;", "    socket.bind(&addr.into()).expect(\"bind failed\");")],
+        replace: &[(
+            "    socket.bind(&addr.into()).map_err(|e| name_address(e, addr))?;",
+            "    socket.bind(&addr.into()).expect(\"bind failed\");",
+        )],
         caught_by: "port-in-use",
     }
     .assert_caught();
@@ -114,7 +129,10 @@ fn echoes_text() {
         exercise: EX,
         mistake: "echoes String::from_utf8_lossy of the bytes, not the bytes",
         file: MAIN,
-        replace: &[("        write_full(&mut stream, &buf[..n])?;", "        write_full(&mut stream, String::from_utf8_lossy(&buf[..n]).as_bytes())?;")],
+        replace: &[(
+            "        write_full(&mut stream, &buf[..n])?;",
+            "        write_full(&mut stream, String::from_utf8_lossy(&buf[..n]).as_bytes())?;",
+        )],
         caught_by: "echo-binary",
     }
     .assert_caught();
@@ -128,7 +146,10 @@ fn echoes_one_read() {
         exercise: EX,
         mistake: "echoes only the first read, then closes",
         file: MAIN,
-        replace: &[("        write_full(&mut stream, &buf[..n])?;", "        write_full(&mut stream, &buf[..n])?;\n        return Ok(());")],
+        replace: &[(
+            "        write_full(&mut stream, &buf[..n])?;",
+            "        write_full(&mut stream, &buf[..n])?;\n        return Ok(());",
+        )],
         caught_by: "echo-1mib",
     }
     .assert_caught();
@@ -142,7 +163,10 @@ fn serves_one_client() {
         exercise: EX,
         mistake: "accepts one client and then stops accepting",
         file: MAIN,
-        replace: &[("            Err(e) => eprintln!(\"accept failed: {e}\"),\n        }", "            Err(e) => eprintln!(\"accept failed: {e}\"),\n        }\n        std::thread::park();")],
+        replace: &[(
+            "            Err(e) => eprintln!(\"accept failed: {e}\"),\n        }",
+            "            Err(e) => eprintln!(\"accept failed: {e}\"),\n        }\n        std::thread::park();",
+        )],
         caught_by: "clients-in-turn",
     }
     .assert_caught();
