@@ -255,6 +255,9 @@ fn spawn_reader(
                 Ok(0) | Err(_) => break,
                 Ok(_) => {
                     let line = String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_string();
+                    if line.trim().is_empty() {
+                        continue;
+                    }
                     transcript.program_line(&who, stream, line.clone());
                     let (lock, cvar) = &*seen;
                     let mut s = lock.lock().unwrap_or_else(|p| p.into_inner());

@@ -202,19 +202,31 @@ pub fn print_failure(test: &TestReport, exercise: &Exercise, seed: u64, style: S
         println!("\nWhat happened:");
         print!("{}", test.transcript);
     }
-    println!("\n{} {}", style.bold("Expected:"), test.summary);
-    if let Some(panic) = &test.panic {
-        if panic.is_todo() {
+    println!("\n{} {}", style.bold("Failed:"), test.summary);
+    match &test.panic {
+        // The test failed only because this part is not written yet: the
+        // test's own hint would talk about the wrong thing.
+        Some(panic) if panic.is_todo() => {
             println!(
                 "{} your program reached a todo!() at {}: that part is not written yet.",
                 style.yellow("Not started:"),
                 panic.location
             );
-        } else {
+            println!(
+                "{} write the function at {} (its TODO sentence says what it must do), then check again.",
+                style.bold("Try:"),
+                panic.location
+            );
+        }
+        Some(panic) => {
             println!("{} at {}: {}", style.red("Your program panicked"), panic.location, panic.message);
+            println!("{} {}", style.bold("Concept:"), test.concept);
+            println!("{} {}", style.bold("Try:"), test.hint);
+        }
+        None => {
+            println!("{} {}", style.bold("Concept:"), test.concept);
+            println!("{} {}", style.bold("Try:"), test.hint);
         }
     }
-    println!("{} {}", style.bold("Concept:"), test.concept);
-    println!("{} {}", style.bold("Try:"), test.hint);
     println!("{} {}", style.bold("Read:"), test.docs);
 }
