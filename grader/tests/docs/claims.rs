@@ -321,3 +321,34 @@ fn backoff_doubles_up_to_a_cap() {
         .collect();
     assert_eq!(delays, [100, 200, 400, 800, 1600, 3200, 5000]);
 }
+
+/// An IPv6 socket (without `IPV6_V6ONLY`, Linux's default) also talks IPv4:
+/// it sees an IPv4 client as the mapped address `::ffff:127.0.0.1`.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_ipv6_socket_sees_ipv4_clients_as_mapped_addresses() {
+    let Ok(listener) = TcpListener::bind("[::ffff:127.0.0.1]:0") else {
+        eprintln!("no IPv6 on this machine: nothing to check");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    let client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (_, peer) = listener.accept().unwrap();
+    assert_eq!(peer.to_string(), format!("[::ffff:127.0.0.1]:{}", client.local_addr().unwrap().port()));
+}
+
+/// `connect` on a UDP socket sends nothing; it sets the default destination
+/// and makes the socket ignore datagrams from anyone else.
+#[test]
+fn a_connected_udp_socket_hears_only_its_peer() {
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(PATIENCE)).unwrap();
+    socket.connect(peer.local_addr().unwrap()).unwrap();
+    stranger.send_to(b"from a stranger", socket.local_addr().unwrap()).unwrap();
+    peer.send_to(b"from the peer", socket.local_addr().unwrap()).unwrap();
+    let mut buf = [0u8; 64];
+    let n = socket.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"from the peer");
+}
