@@ -345,7 +345,11 @@ fn every_shell_session_is_checked_or_an_illustration() {
             sessions += 1;
             let before = lines[..i].iter().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim());
             let at = format!("{}:{}", file.display(), i + 1);
-            match before.and_then(|l| l.strip_prefix("<!--")).and_then(|l| l.strip_suffix("-->")).map(str::trim) {
+            match before
+                .and_then(|l| l.strip_prefix("<!--"))
+                .and_then(|l| l.strip_suffix("-->"))
+                .map(str::trim)
+            {
                 Some(marker) if marker == "illustration" || marker.starts_with("illustration:") => {}
                 Some(marker) if marker.starts_with("checked-by:") => {
                     for name in marker["checked-by:".len()..].split(',').map(str::trim) {
@@ -369,7 +373,8 @@ fn every_shell_session_is_checked_or_an_illustration() {
 /// The link checker's own rules, on examples whose answers are known.
 #[test]
 fn the_link_checker_knows_the_anchor_rules() {
-    let page = "# Restarting: SO_REUSEADDR and TIME_WAIT\n```console\n# not a heading\n```\n## Notes\n## Notes\n### `TCP_NODELAY` and Nagle\n";
+    let page =
+        "# Restarting: SO_REUSEADDR and TIME_WAIT\n```console\n# not a heading\n```\n## Notes\n## Notes\n### `TCP_NODELAY` and Nagle\n";
     assert_eq!(
         anchors(page),
         ["restarting-so_reuseaddr-and-time_wait", "notes", "notes-1", "tcp_nodelay-and-nagle"]

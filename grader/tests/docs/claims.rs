@@ -301,7 +301,10 @@ fn nagle_delays_a_second_small_write() {
         timings.push(started.elapsed());
     }
     server.join().unwrap();
-    eprintln!("{REQUESTS} write-write-read requests: Nagle {:?}, TCP_NODELAY {:?}", timings[0], timings[1]);
+    eprintln!(
+        "{REQUESTS} write-write-read requests: Nagle {:?}, TCP_NODELAY {:?}",
+        timings[0], timings[1]
+    );
     assert!(
         timings[0] >= Duration::from_millis(30) * (REQUESTS - 2),
         "with Nagle, expected at least ~40 ms per request, got {:?} for {REQUESTS}",
@@ -334,7 +337,10 @@ fn an_ipv6_socket_sees_ipv4_clients_as_mapped_addresses() {
     let port = listener.local_addr().unwrap().port();
     let client = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let (_, peer) = listener.accept().unwrap();
-    assert_eq!(peer.to_string(), format!("[::ffff:127.0.0.1]:{}", client.local_addr().unwrap().port()));
+    assert_eq!(
+        peer.to_string(),
+        format!("[::ffff:127.0.0.1]:{}", client.local_addr().unwrap().port())
+    );
 }
 
 /// `connect` on a UDP socket sends nothing; it sets the default destination
@@ -351,4 +357,80 @@ fn a_connected_udp_socket_hears_only_its_peer() {
     let mut buf = [0u8; 64];
     let n = socket.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"from the peer");
+}
+
+/// A `BufWriter` makes no system call until its buffer fills, it is flushed,
+/// or it is dropped: before `flush` the peer has nothing to read.
+#[test]
+fn a_bufwriter_sends_nothing_until_flush() {
+    let (client, mut server) = pair();
+    let mut writer = std::io::BufWriter::new(client);
+    writer.write_all(b"hello\n").unwrap();
+    server.set_nonblocking(true).unwrap();
+    let err = server.read(&mut [0u8; 16]).expect_err("nothing was sent yet");
+    assert_eq!(err.kind(), ErrorKind::WouldBlock, "{err}");
+    writer.flush().unwrap();
+    server.set_nonblocking(false).unwrap();
+    let mut got = [0u8; 6];
+    server.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"hello\n");
+}
+
+/// A `BufReader` reads ahead: after `read_line` returns the first line, the
+/// second is already in the reader's buffer, and the socket itself is empty.
+#[test]
+fn a_bufreader_reads_ahead() {
+    let (mut client, server) = pair();
+    client.write_all(b"one\ntwo\n").unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    while server.peek(&mut [0u8; 16]).unwrap() < 8 {
+        assert!(Instant::now() < deadline, "8 bytes did not arrive within {PATIENCE:?}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let mut reader = std::io::BufReader::new(server.try_clone().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+    assert_eq!(line, "one\n");
+    assert_eq!(reader.buffer(), b"two\n", "the next line waits in the BufReader");
+    server.set_nonblocking(true).unwrap();
+    let err = (&server).read(&mut [0u8; 16]).expect_err("the socket has nothing left");
+    assert_eq!(err.kind(), ErrorKind::WouldBlock, "{err}");
+}
+
+/// Closing a socket whose received data was never read sends a reset, not a
+/// FIN: the peer's next read fails with `ECONNRESET`.
+#[test]
+fn closing_with_unread_data_sends_a_reset() {
+    let (mut client, server) = pair();
+    client.write_all(b"never read").unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    while server.peek(&mut [0u8; 16]).unwrap() < 10 {
+        assert!(Instant::now() < deadline, "the data did not arrive within {PATIENCE:?}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    drop(server);
+    let err = client.read(&mut [0u8; 16]).expect_err("a reset, not an end of stream");
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+}
+
+/// When the receiver does not read, its receive buffer and the sender's send
+/// buffer fill up, and then the sender cannot write any more (a blocking
+/// write would wait; a non-blocking one fails with `WouldBlock`).
+#[test]
+fn a_reader_that_does_not_read_stops_the_writer() {
+    let (client, _server) = pair();
+    client.set_nonblocking(true).unwrap();
+    let chunk = [0u8; 65536];
+    let mut total = 0usize;
+    let deadline = Instant::now() + PATIENCE;
+    let err = loop {
+        match (&client).write(&chunk) {
+            Ok(n) => total += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break e,
+            Err(e) => panic!("{e}"),
+        }
+        assert!(Instant::now() < deadline, "{total} bytes written and no end in sight");
+    };
+    eprintln!("{total} bytes fit before the writer had to wait ({err})");
+    assert!(total > 0 && total < 256 << 20, "{total}");
 }
