@@ -153,6 +153,11 @@ fn normalise(path: &Path) -> PathBuf {
     out
 }
 
+/// A path as the messages show it: relative to the workspace root.
+fn shown(path: &Path) -> String {
+    path.strip_prefix(util::root()).unwrap_or(path).display().to_string()
+}
+
 fn is_pending(path: &Path) -> bool {
     path.strip_prefix(docs_src())
         .is_ok_and(|rel| PENDING.iter().any(|p| Path::new(p) == rel))
@@ -173,21 +178,16 @@ fn check_target(from: &Path, target: &str) -> Option<String> {
         if is_pending(&file) {
             return None;
         }
-        return Some(format!("{} does not exist", file.display()));
+        return Some(format!("{} does not exist", shown(&file)));
     }
     let anchor = anchor.filter(|a| !a.is_empty())?;
     if file.extension().is_none_or(|e| e != "md") {
-        return Some(format!("#{anchor} points into {}, which is no Markdown page", file.display()));
+        return Some(format!("#{anchor} points into {}, which is no Markdown page", shown(&file)));
     }
     let text = std::fs::read_to_string(&file).unwrap();
     let anchors = anchors(&text);
-    (!anchors.iter().any(|a| a == anchor)).then(|| {
-        format!(
-            "#{anchor} is no heading of {} (its anchors: {})",
-            file.display(),
-            anchors.join(", ")
-        )
-    })
+    (!anchors.iter().any(|a| a == anchor))
+        .then(|| format!("#{anchor} is no heading of {} (its anchors: {})", shown(&file), anchors.join(", ")))
 }
 
 /// Every exercise in exercises.toml has its chapter, and SUMMARY.md lists it.
@@ -220,7 +220,7 @@ fn every_exercise_has_a_chapter_in_the_summary() {
         assert!(
             page.exists() || is_pending(page),
             "SUMMARY.md lists {}, which does not exist",
-            page.display()
+            shown(page)
         );
     }
 }
@@ -237,7 +237,7 @@ fn every_relative_link_resolves() {
                 continue;
             }
             if let Some(problem) = check_target(&file, &target) {
-                broken.push(format!("{}:{line}: ({target}) {problem}", file.display()));
+                broken.push(format!("{}:{line}: ({target}) {problem}", shown(&file)));
             }
         }
     }
@@ -344,7 +344,7 @@ fn every_shell_session_is_checked_or_an_illustration() {
             }
             sessions += 1;
             let before = lines[..i].iter().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim());
-            let at = format!("{}:{}", file.display(), i + 1);
+            let at = format!("{}:{}", shown(&file), i + 1);
             match before
                 .and_then(|l| l.strip_prefix("<!--"))
                 .and_then(|l| l.strip_suffix("-->"))
