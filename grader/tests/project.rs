@@ -3,10 +3,12 @@
 //!
 //! - `references`: every stub reads "not started", every solution passes;
 //! - `catalogue`: every known-wrong program fails the hidden test it should;
-//! - `harness`: hung and forking programs end within their limit, leaving nothing.
+//! - `harness`: hung and forking programs end within their limit, leaving nothing;
+//! - `docs`: the book's links, anchors and shell sessions, and its claims about sockets.
 
 mod util;
 
 mod catalogue;
+mod docs;
 mod harness;
 mod references;
