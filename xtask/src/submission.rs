@@ -4,9 +4,10 @@
 //! is taken from the submission, as regular files (symbolic links are never
 //! followed). Everything else (grader, xtask, manifest, the exercise crates'
 //! `Cargo.toml` and build scripts, `Cargo.lock`, `.cargo/`) comes from a fresh
-//! copy of the instructor's workspace. `solutions/` is left out of the copy,
-//! so a submission cannot reach the reference answers through a `#[path]` or
-//! `include!` that points outside its crate.
+//! copy of the instructor's workspace. In that copy the sources of
+//! `solutions/` are replaced by the stubs they mirror, so a submission cannot
+//! reach the reference answers through a `#[path]` or `include!` that points
+//! outside its crate.
 //!
 //! Everything the submission changed outside those sources is listed as a
 //! warning; none of it is used, so none of it can change the score.
@@ -38,14 +39,19 @@ pub fn prepare(manifest: &Manifest, submission: &Path, work: &Path) -> Result<Pr
     let instructor = &manifest.root;
     let instructor_files = files(instructor, &|rel| skip_instructor(manifest, rel));
     for rel in instructor_files.keys() {
-        if rel.starts_with("solutions/") {
-            continue;
-        }
         let to = root.join(rel);
         if let Some(dir) = to.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        std::fs::copy(instructor.join(rel), &to).map_err(|e| format!("cannot copy {rel}: {e}"))?;
+        // The reference answers stay out of reach: a solution crate's sources
+        // are replaced by the stub they mirror, so the workspace still builds.
+        let from = match rel.strip_prefix("solutions/") {
+            Some(rest) if rest.contains("/src/") && instructor.join("exercises").join(rest).is_file() => {
+                instructor.join("exercises").join(rest)
+            }
+            _ => instructor.join(rel),
+        };
+        std::fs::copy(&from, &to).map_err(|e| format!("cannot copy {rel}: {e}"))?;
     }
 
     let mut warnings = Vec::new();

@@ -1,0 +1,311 @@
+//! `cargo xtask grade`: the formats, and the integrity of submissions.
+
+use crate::util::{self, Element, Value, parse_json, parse_xml, unbase64};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const TARGET: &str = "xtask-tests";
+
+/// Runs `grade ARGS --format FORMAT` and returns the report's text.
+fn grade(args: &[&str], format: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    util::xtask(TARGET)
+        .arg("grade")
+        .args(args)
+        .args(["--seed", "20261122", "--format", format, "--output"])
+        .arg(&out)
+        .timeout(Duration::from_secs(900))
+        .assert()
+        .success();
+    std::fs::read_to_string(&out).unwrap()
+}
+
+/// Total number of hidden tests of the manifest's exercises.
+fn test_count() -> usize {
+    util::manifest()
+        .exercises
+        .iter()
+        .map(|e| grader::registry::tests_for(&e.id).unwrap_or(&[]).len())
+        .sum()
+}
+
+fn max_points() -> i64 {
+    util::manifest().exercises.iter().map(|e| e.points as i64).sum()
+}
+
+/// Checks socklings' own JSON report and returns it.
+fn check_json(text: &str) -> Value {
+    let v = parse_json(text).unwrap_or_else(|e| panic!("json format does not parse: {e}\n{text}"));
+    assert_eq!(v.get("format_version").int(), 1);
+    assert_eq!(v.get("max_points").int(), max_points());
+    v.get("seed").int();
+    v.get("duration_ms").int();
+    assert!(v.get("bound_ms").int() > 0);
+    v.get("warnings").array().iter().for_each(|w| {
+        w.str();
+    });
+    let exercises = v.get("exercises").array();
+    assert_eq!(exercises.len(), util::manifest().exercises.len());
+    let mut points = 0;
+    let mut tests = 0;
+    for e in exercises {
+        let status = e.get("status").str();
+        assert!(
+            ["passed", "failing", "not_started", "does_not_compile", "build_timed_out"].contains(&status),
+            "exercise status {status}"
+        );
+        let mut sum = 0;
+        for t in e.get("tests").array() {
+            for key in ["id", "scenario", "summary", "docs", "transcript"] {
+                t.get(key).str();
+            }
+            let status = t.get("status").str();
+            assert!(
+                ["passed", "failed", "timed_out", "not_started", "skipped", "grader_error"].contains(&status),
+                "test status {status}"
+            );
+            let (p, max) = (t.get("points").int(), t.get("max_points").int());
+            assert!(p == 0 || (p == max && status == "passed"), "{t:?}");
+            if status == "skipped" {
+                assert!(t.get("summary").str().starts_with("skipped: "), "a skip gives its reason: {t:?}");
+            }
+            t.get("duration_ms").int();
+            sum += p;
+            tests += 1;
+        }
+        assert_eq!(sum, e.get("points").int());
+        points += sum;
+    }
+    assert_eq!(tests, test_count(), "every hidden test is in the report");
+    assert_eq!(points, v.get("points").int());
+    v
+}
+
+/// Checks Gradescope's results.json fields (see xtask/src/formats/gradescope.rs).
+fn check_gradescope(text: &str) -> Value {
+    let v = parse_json(text).unwrap_or_else(|e| panic!("gradescope format does not parse: {e}"));
+    let score = v.get("score").num();
+    v.get("execution_time").int();
+    v.get("output").str();
+    let visibilities = ["hidden", "after_due_date", "after_published", "visible"];
+    assert!(visibilities.contains(&v.get("visibility").str()));
+    let tests = v.get("tests").array();
+    assert_eq!(tests.len(), test_count());
+    let mut sum = 0.0;
+    for t in tests {
+        let (s, max) = (t.get("score").num(), t.get("max_score").num());
+        assert!((0.0..=max).contains(&s));
+        assert!(["passed", "failed"].contains(&t.get("status").str()));
+        assert!(!t.get("name").str().is_empty());
+        t.get("number").str();
+        t.get("output").str();
+        assert!(visibilities.contains(&t.get("visibility").str()));
+        t.get("tags").array().iter().for_each(|tag| {
+            tag.str();
+        });
+        if t.get("name").str().ends_with("(skipped)") {
+            assert!(t.get("output").str().contains("skipped: "), "a skip gives its reason");
+        }
+        sum += s;
+    }
+    assert_eq!(sum, score);
+    v
+}
+
+/// Checks GitHub Classroom's reporter input: base64 of the command grader's JSON.
+fn check_classroom(text: &str) -> Value {
+    assert_eq!(text.trim().lines().count(), 1, "one line, for $GITHUB_OUTPUT");
+    let json = String::from_utf8(unbase64(text).expect("classroom format is base64")).unwrap();
+    let v = parse_json(&json).unwrap_or_else(|e| panic!("classroom JSON does not parse: {e}"));
+    assert_eq!(v.get("version").int(), 1);
+    assert!(["pass", "fail", "error"].contains(&v.get("status").str()));
+    assert_eq!(v.get("max_score").int(), max_points());
+    let tests = v.get("tests").array();
+    assert_eq!(tests.len(), test_count());
+    for t in tests {
+        for key in ["name", "message", "test_code", "filename"] {
+            t.get(key).str();
+        }
+        assert!(["pass", "fail", "error"].contains(&t.get("status").str()));
+        t.get("score").int();
+        t.get("line_no").int();
+        t.get("duration").int();
+    }
+    v
+}
+
+/// Checks the JUnit XML: well-formed, one testsuite per exercise, counts that add up.
+fn check_junit(text: &str) -> Element {
+    let root = parse_xml(text).unwrap_or_else(|e| panic!("junit format is not well-formed XML: {e}\n{text}"));
+    assert_eq!(root.name, "testsuites");
+    let suites = root.all("testsuite");
+    assert_eq!(suites.len(), util::manifest().exercises.len());
+    let mut cases = 0;
+    for suite in &suites {
+        let tests = suite.all("testcase");
+        assert_eq!(suite.attr("tests").parse::<usize>().unwrap(), tests.len());
+        let count = |child: &str| tests.iter().filter(|t| !t.all(child).is_empty()).count();
+        assert_eq!(suite.attr("failures").parse::<usize>().unwrap(), count("failure"));
+        assert_eq!(suite.attr("errors").parse::<usize>().unwrap(), count("error"));
+        assert_eq!(suite.attr("skipped").parse::<usize>().unwrap(), count("skipped"));
+        for t in &tests {
+            assert!(!t.attr("name").is_empty() && !t.attr("classname").is_empty());
+            t.attr("time").parse::<f64>().unwrap();
+            for skipped in t.all("skipped") {
+                assert!(skipped.attr("message").starts_with("skipped: "), "a skip gives its reason");
+            }
+        }
+        cases += tests.len();
+    }
+    assert_eq!(cases, test_count());
+    assert_eq!(root.attr("tests").parse::<usize>().unwrap(), cases);
+    root
+}
+
+/// Grades one tree in every format; returns the json report.
+fn every_format(args: &[&str]) -> (Value, Value, Value, Element, String) {
+    let json = check_json(&grade(args, "json"));
+    let gradescope = check_gradescope(&grade(args, "gradescope"));
+    let classroom = check_classroom(&grade(args, "classroom"));
+    let junit = check_junit(&grade(args, "junit"));
+    let text = grade(args, "text");
+    (json, gradescope, classroom, junit, text)
+}
+
+/// The solutions score full marks in every format (less what this machine skips).
+#[test]
+fn every_format_gives_the_solutions_full_marks() {
+    let (json, gradescope, classroom, junit, text) = every_format(&["--solutions"]);
+    let full = util::reachable(&json);
+    assert_eq!(json.get("points").int(), full, "{json:?}");
+    assert_eq!(gradescope.get("score").int(), full);
+    let classroom_score: i64 = classroom.get("tests").array().iter().map(|t| t.get("score").int()).sum();
+    assert_eq!(classroom_score, full);
+    if full == max_points() {
+        assert_eq!(classroom.get("status").str(), "pass");
+        assert_eq!(junit.attr("failures"), "0");
+    }
+    assert!(text.contains(&format!("{full}/{}", max_points())), "{text}");
+}
+
+/// The untouched stubs score zero in every format, and every test says "not started".
+#[test]
+fn every_format_gives_the_stubs_zero() {
+    let (json, gradescope, classroom, junit, text) = every_format(&[]);
+    assert_eq!(json.get("points").int(), 0);
+    for e in json.get("exercises").array() {
+        assert_eq!(e.get("status").str(), "not_started", "{e:?}");
+    }
+    assert_eq!(gradescope.get("score").int(), 0);
+    assert_eq!(classroom.get("status").str(), "fail");
+    assert_ne!(junit.attr("failures"), "0");
+    assert!(text.contains(&format!("0/{}", max_points())), "{text}");
+}
+
+/// `--require-all` turns a skip into a failure; without skips it changes nothing.
+#[test]
+fn require_all_never_lets_a_skip_through() {
+    let json = check_json(&grade(&["--solutions", "--require-all"], "json"));
+    for e in json.get("exercises").array() {
+        for t in e.get("tests").array() {
+            assert_ne!(t.get("status").str(), "skipped", "{t:?}");
+        }
+    }
+    assert!(json.get("require_all") == &Value::Bool(true));
+}
+
+/// A submission: a copy of the workspace named `name` in a fresh temporary folder.
+fn submission(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join(name);
+    util::copy_workspace(&repo);
+    (dir, repo)
+}
+
+fn grade_submission(repo: &Path) -> Value {
+    check_json(&grade(&["--submission", repo.to_str().unwrap()], "json"))
+}
+
+/// A submission whose exercises hold the reference answers scores full marks,
+/// and, having changed nothing else, gets no warning.
+#[test]
+fn a_submission_equal_to_the_solutions_scores_full_marks() {
+    let (_dir, repo) = submission("solved");
+    for e in &util::manifest().exercises {
+        let src = Path::new("src");
+        let exercise = repo.join("exercises").join(&e.dir);
+        std::fs::remove_dir_all(exercise.join(src)).unwrap();
+        util::copy_dir(&util::root().join("solutions").join(&e.dir).join(src), &exercise.join(src), &|_| false);
+    }
+    let json = grade_submission(&repo);
+    assert_eq!(json.get("points").int(), util::reachable(&json), "{json:?}");
+    assert_eq!(json.get("warnings").array(), &[] as &[Value]);
+}
+
+/// A submission that edited the grader to pass every test, but left the
+/// exercises as stubs, scores exactly what its stubs earn: zero. The edit is
+/// listed as a warning.
+#[test]
+fn a_submission_that_edits_the_grader_scores_what_its_code_earns() {
+    let (_dir, repo) = submission("cheat");
+    let runner = repo.join("grader/src/runner.rs");
+    let text = std::fs::read_to_string(&runner).unwrap();
+    let hook = "    if let Some(reason) = missing_need(case.needs) {";
+    assert_eq!(text.matches(hook).count(), 1, "update this test to match grader/src/runner.rs");
+    let cheat = text.replace(hook, &format!("    report.points = case.points;\n    if seed != 1 {{\n        return report;\n    }}\n{hook}"));
+    std::fs::write(&runner, cheat).unwrap();
+    // Its own manifest and exercise crate manifest are edited too.
+    let cargo_toml = repo.join("exercises").join(&util::manifest().exercises[0].dir).join("Cargo.toml");
+    let mut toml = std::fs::read_to_string(&cargo_toml).unwrap();
+    toml.push_str("\n# edited\n");
+    std::fs::write(&cargo_toml, toml).unwrap();
+
+    let json = grade_submission(&repo);
+    assert_eq!(json.get("points").int(), 0, "{json:?}");
+    let warnings: Vec<&str> = json.get("warnings").array().iter().map(Value::str).collect();
+    assert!(warnings.iter().any(|w| w.contains("grader/src/runner.rs")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("/Cargo.toml") && w.contains("manifest")),
+        "{warnings:?}"
+    );
+}
+
+/// A submission whose programs fork a child, flood their output and then
+/// hang still gets a report listing every test, within the bound the report
+/// states, and leaves no process behind.
+#[test]
+fn a_hanging_submission_gets_a_complete_report_in_bounded_time() {
+    let (_dir, repo) = submission("hangs");
+    let marker = 987_000 + std::process::id() % 1000;
+    let program = format!(
+        "fn main() {{\n    let _child = std::process::Command::new(\"sleep\").arg(\"{marker}\").spawn();\n    for i in 0..200_000 {{\n        println!(\"flood {{i}}\");\n    }}\n    loop {{\n        std::thread::sleep(std::time::Duration::from_secs(1000));\n    }}\n}}\n"
+    );
+    for e in &util::manifest().exercises {
+        std::fs::write(repo.join("exercises").join(&e.dir).join("src/main.rs"), &program).unwrap();
+    }
+    let started = Instant::now();
+    let json = grade_submission(&repo);
+    let took = started.elapsed();
+    assert_eq!(json.get("points").int(), 0);
+    for e in json.get("exercises").array() {
+        for t in e.get("tests").array() {
+            assert!(["failed", "timed_out"].contains(&t.get("status").str()), "{t:?}");
+        }
+    }
+    // The bound covers builds and tests; copying the workspace is extra.
+    let bound = Duration::from_millis(json.get("bound_ms").int() as u64) + Duration::from_secs(60);
+    assert!(took < bound, "took {took:?}, more than the report's bound {bound:?}");
+    eprintln!("hanging submission graded in {took:?} (bound {bound:?})");
+    #[cfg(target_os = "linux")]
+    {
+        let leftovers: Vec<String> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|p| std::fs::read(p.path().join("cmdline")).ok())
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+            .filter(|c| c.trim() == format!("sleep {marker}"))
+            .collect();
+        assert!(leftovers.is_empty(), "processes left running: {leftovers:?}");
+    }
+}
