@@ -223,8 +223,10 @@ fn submission(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, repo)
 }
 
-fn grade_submission(repo: &Path) -> Value {
-    check_json(&grade(&["--submission", repo.to_str().unwrap()], "json"))
+fn grade_submission(repo: &Path, more: &[&str]) -> Value {
+    let mut args = vec!["--submission", repo.to_str().unwrap()];
+    args.extend_from_slice(more);
+    check_json(&grade(&args, "json"))
 }
 
 /// A submission whose exercises hold the reference answers scores full marks,
@@ -236,9 +238,11 @@ fn a_submission_equal_to_the_solutions_scores_full_marks() {
         let src = Path::new("src");
         let exercise = repo.join("exercises").join(&e.dir);
         std::fs::remove_dir_all(exercise.join(src)).unwrap();
-        util::copy_dir(&util::root().join("solutions").join(&e.dir).join(src), &exercise.join(src), &|_| false);
+        util::copy_dir(&util::root().join("solutions").join(&e.dir).join(src), &exercise.join(src), &|_| {
+            false
+        });
     }
-    let json = grade_submission(&repo);
+    let json = grade_submission(&repo, &[]);
     assert_eq!(json.get("points").int(), util::reachable(&json), "{json:?}");
     assert_eq!(json.get("warnings").array(), &[] as &[Value]);
 }
@@ -253,7 +257,10 @@ fn a_submission_that_edits_the_grader_scores_what_its_code_earns() {
     let text = std::fs::read_to_string(&runner).unwrap();
     let hook = "    if let Some(reason) = missing_need(case.needs) {";
     assert_eq!(text.matches(hook).count(), 1, "update this test to match grader/src/runner.rs");
-    let cheat = text.replace(hook, &format!("    report.points = case.points;\n    if seed != 1 {{\n        return report;\n    }}\n{hook}"));
+    let cheat = text.replace(
+        hook,
+        &format!("    report.points = case.points;\n    if seed != 1 {{\n        return report;\n    }}\n{hook}"),
+    );
     std::fs::write(&runner, cheat).unwrap();
     // Its own manifest and exercise crate manifest are edited too.
     let cargo_toml = repo.join("exercises").join(&util::manifest().exercises[0].dir).join("Cargo.toml");
@@ -261,7 +268,7 @@ fn a_submission_that_edits_the_grader_scores_what_its_code_earns() {
     toml.push_str("\n# edited\n");
     std::fs::write(&cargo_toml, toml).unwrap();
 
-    let json = grade_submission(&repo);
+    let json = grade_submission(&repo, &[]);
     assert_eq!(json.get("points").int(), 0, "{json:?}");
     let warnings: Vec<&str> = json.get("warnings").array().iter().map(Value::str).collect();
     assert!(warnings.iter().any(|w| w.contains("grader/src/runner.rs")), "{warnings:?}");
@@ -285,7 +292,7 @@ fn a_hanging_submission_gets_a_complete_report_in_bounded_time() {
         std::fs::write(repo.join("exercises").join(&e.dir).join("src/main.rs"), &program).unwrap();
     }
     let started = Instant::now();
-    let json = grade_submission(&repo);
+    let json = grade_submission(&repo, &["--build-limit", "120"]);
     let took = started.elapsed();
     assert_eq!(json.get("points").int(), 0);
     for e in json.get("exercises").array() {
@@ -307,5 +314,45 @@ fn a_hanging_submission_gets_a_complete_report_in_bounded_time() {
             .filter(|c| c.trim() == format!("sleep {marker}"))
             .collect();
         assert!(leftovers.is_empty(), "processes left running: {leftovers:?}");
+    }
+}
+
+/// A build that never ends (rustc's constant evaluator spinning, allowed to
+/// run on) is stopped at its limit, with cargo and the compiler, and reported
+/// as "build timed out", with every test listed at zero points.
+#[test]
+fn a_build_over_its_limit_is_stopped_and_reported() {
+    let (_dir, repo) = submission("slow-build");
+    let program = "#[allow(long_running_const_eval)]\nconst SPIN: u64 = {\n    let mut i: u64 = 0;\n    loop {\n        i = i.wrapping_add(1);\n        if i == u64::MAX {\n            break;\n        }\n    }\n    i\n};\n\nfn main() {\n    println!(\"{SPIN}\");\n}\n";
+    for e in &util::manifest().exercises {
+        std::fs::write(repo.join("exercises").join(&e.dir).join("src/main.rs"), program).unwrap();
+    }
+    let limit = 20;
+    let started = Instant::now();
+    let json = grade_submission(&repo, &["--build-limit", &limit.to_string()]);
+    let took = started.elapsed();
+    assert_eq!(json.get("points").int(), 0);
+    for e in json.get("exercises").array() {
+        assert_eq!(e.get("status").str(), "build_timed_out", "{e:?}");
+        assert!(e.get("build_output").str().starts_with("build timed out"), "{e:?}");
+        assert_eq!(
+            e.get("tests").array().len(),
+            grader::registry::tests_for(e.get("id").str()).unwrap_or(&[]).len()
+        );
+    }
+    let exercises = util::manifest().exercises.len() as u64;
+    let bound = Duration::from_secs(limit * (exercises + 1) + 60);
+    assert!(took < bound, "took {took:?}, more than {bound:?}");
+    #[cfg(target_os = "linux")]
+    {
+        let work = repo.file_name().unwrap().to_string_lossy().into_owned();
+        let leftovers: Vec<String> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|p| std::fs::read(p.path().join("cmdline")).ok())
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+            .filter(|c| (c.contains("rustc") || c.contains("cargo")) && c.contains(&format!("socklings/grade/{work}-")))
+            .collect();
+        assert!(leftovers.is_empty(), "build processes left running: {leftovers:?}");
     }
 }

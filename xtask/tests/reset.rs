@@ -8,7 +8,14 @@ use std::process::Command;
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.name=Learner", "-c", "user.email=learner@example.com", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=Learner",
+            "-c",
+            "user.email=learner@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .output()
         .expect("git runs");
@@ -23,7 +30,9 @@ fn reset_restores_the_stub_byte_for_byte_and_keeps_a_backup() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path();
     std::fs::copy(util::root().join("exercises.toml"), repo.join("exercises.toml")).unwrap();
-    util::copy_dir(&util::root().join("exercises"), &repo.join("exercises"), &|rel| rel.ends_with("backups"));
+    util::copy_dir(&util::root().join("exercises"), &repo.join("exercises"), &|rel| {
+        rel.ends_with("backups")
+    });
     git(repo, &["init", "-q"]);
     git(repo, &["add", "-A"]);
     git(repo, &["commit", "-q", "-m", "The course's stubs"]);
@@ -49,9 +58,17 @@ fn reset_restores_the_stub_byte_for_byte_and_keeps_a_backup() {
             .clone();
         let out = String::from_utf8(out).unwrap();
 
-        assert_eq!(std::fs::read(src.join("main.rs")).unwrap(), original, "{}: main.rs is the stub again", exercise.id);
+        assert_eq!(
+            std::fs::read(src.join("main.rs")).unwrap(),
+            original,
+            "{}: main.rs is the stub again",
+            exercise.id
+        );
         assert!(!src.join("extra.rs").exists(), "{}: files the stub lacks leave src/", exercise.id);
-        for entry in std::fs::read_dir(util::root().join("exercises").join(&exercise.dir).join("src")).unwrap().flatten() {
+        for entry in std::fs::read_dir(util::root().join("exercises").join(&exercise.dir).join("src"))
+            .unwrap()
+            .flatten()
+        {
             assert_eq!(
                 std::fs::read(entry.path()).unwrap(),
                 std::fs::read(src.join(entry.file_name())).unwrap(),
@@ -60,7 +77,10 @@ fn reset_restores_the_stub_byte_for_byte_and_keeps_a_backup() {
                 entry.file_name()
             );
         }
-        let line = out.lines().find(|l| l.starts_with("Your version is kept in ")).unwrap_or_else(|| panic!("no backup named in:\n{out}"));
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("Your version is kept in "))
+            .unwrap_or_else(|| panic!("no backup named in:\n{out}"));
         let backup = repo.join(line.trim_start_matches("Your version is kept in "));
         assert_eq!(std::fs::read(backup.join("main.rs")).unwrap(), b"fn main() { /* newest work */ }\n");
         assert_eq!(std::fs::read(backup.join("extra.rs")).unwrap(), b"// my helper\n");
@@ -78,7 +98,13 @@ fn reset_without_git_history_refuses() {
     let exercise = &util::manifest().exercises[0];
     let main = repo.join("exercises").join(&exercise.dir).join("src/main.rs");
     std::fs::write(&main, b"fn main() {}\n").unwrap();
-    let assert = util::xtask("xtask-tests").env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap()).arg("--root").arg(repo).args(["reset", exercise.number()]).assert().failure();
+    let assert = util::xtask("xtask-tests")
+        .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
+        .arg("--root")
+        .arg(repo)
+        .args(["reset", exercise.number()])
+        .assert()
+        .failure();
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(stderr.contains("git"), "{stderr}");
     assert_eq!(std::fs::read(&main).unwrap(), b"fn main() {}\n");

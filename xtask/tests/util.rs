@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask/ has a parent")
+        .to_path_buf()
 }
 
 pub fn manifest() -> &'static Manifest {
@@ -204,7 +207,10 @@ impl Json<'_> {
                     self.i += 1;
                 }
                 let text = std::str::from_utf8(&self.s[start..self.i]).unwrap();
-                let valid = !text.is_empty() && !text.starts_with('+') && !text.starts_with('.') && !(text.starts_with("0") && text.len() > 1 && text.as_bytes()[1].is_ascii_digit());
+                let valid = !text.is_empty()
+                    && !text.starts_with('+')
+                    && !text.starts_with('.')
+                    && !(text.starts_with("0") && text.len() > 1 && text.as_bytes()[1].is_ascii_digit());
                 match text.parse::<f64>() {
                     Ok(n) if valid => Ok(Value::Num(n)),
                     _ => self.err("expected a value"),
@@ -218,12 +224,16 @@ impl Json<'_> {
         }
         let mut out = Vec::new();
         loop {
-            let Some(&c) = self.s.get(self.i) else { return self.err("string never closed") };
+            let Some(&c) = self.s.get(self.i) else {
+                return self.err("string never closed");
+            };
             self.i += 1;
             match c {
                 b'"' => return String::from_utf8(out).map_err(|e| e.to_string()),
                 b'\\' => {
-                    let Some(&e) = self.s.get(self.i) else { return self.err("bad escape") };
+                    let Some(&e) = self.s.get(self.i) else {
+                        return self.err("bad escape");
+                    };
                     self.i += 1;
                     match e {
                         b'"' | b'\\' | b'/' => out.push(e),
@@ -356,7 +366,11 @@ fn parse_tag(inner: &str) -> Result<Element, String> {
         let eq = rest.find('=').ok_or(format!("attribute without a value in <{name}>"))?;
         let key = rest[..eq].trim().to_string();
         let after = rest[eq + 1..].trim_start();
-        let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'').ok_or(format!("unquoted attribute {key}"))?;
+        let quote = after
+            .chars()
+            .next()
+            .filter(|c| *c == '"' || *c == '\'')
+            .ok_or(format!("unquoted attribute {key}"))?;
         let close = after[1..].find(quote).ok_or(format!("unterminated attribute {key}"))?;
         let value = &after[1..1 + close];
         if value.contains('<') {

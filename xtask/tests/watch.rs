@@ -67,7 +67,10 @@ fn watch_checks_again_on_save_and_moves_on_when_it_passes() {
     wait_for(&lines, &["Watching exercises/"], build, &mut seen);
 
     // Saving the solution makes the exercise pass, and watch moves on.
-    for entry in std::fs::read_dir(util::root().join("solutions").join(&first.dir).join("src")).unwrap().flatten() {
+    for entry in std::fs::read_dir(util::root().join("solutions").join(&first.dir).join("src"))
+        .unwrap()
+        .flatten()
+    {
         std::fs::copy(entry.path(), src.join(entry.file_name())).unwrap();
     }
     wait_for(&lines, &["Passed: moving on to", "Every exercise passes"], build, &mut seen);
