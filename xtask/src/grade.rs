@@ -30,6 +30,7 @@ struct Args {
     exercises: Vec<String>,
     kind: Kind,
     submission: Option<PathBuf>,
+    work: Option<PathBuf>,
     format: Format,
     output: Option<PathBuf>,
     seed: Option<u64>,
@@ -42,6 +43,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         exercises: Vec::new(),
         kind: Kind::Exercises,
         submission: None,
+        work: None,
         format: Format::Text,
         output: None,
         seed: None,
@@ -55,6 +57,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--solutions" => parsed.kind = Kind::Solutions,
             "--require-all" => parsed.require_all = true,
             "--submission" => parsed.submission = Some(PathBuf::from(value("--submission")?)),
+            "--work" => parsed.work = Some(PathBuf::from(value("--work")?)),
             "--output" => parsed.output = Some(PathBuf::from(value("--output")?)),
             "--format" => parsed.format = Format::parse(&value("--format")?)?,
             "--seed" => {
@@ -69,6 +72,9 @@ fn parse(args: &[String]) -> Result<Args, String> {
             flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` for grade")),
             name => parsed.exercises.push(name.to_string()),
         }
+    }
+    if parsed.work.is_some() && parsed.submission.is_none() {
+        return Err("--work is where a --submission is copied and built; give --submission too".into());
     }
     if parsed.submission.is_some() && parsed.kind == Kind::Solutions {
         return Err("--submission grades a learner's exercises; it cannot be combined with --solutions".into());
@@ -162,7 +168,12 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
             format!("{}/ of {}", args.kind.dir_name(), manifest.root.display()),
         ),
         Some(dir) => {
-            let work = instructor.target_dir.join("socklings").join("grade").join(work_name(dir));
+            // The copy and its target directory; a fixed --work keeps compiled
+            // dependencies from one submission to the next.
+            let work = match &args.work {
+                Some(work) => work.clone(),
+                None => instructor.target_dir.join("socklings").join("grade").join(work_name(dir)),
+            };
             eprintln!("socklings: preparing {} in {}", dir.display(), work.display());
             let prepared = submission::prepare(manifest, dir, &work)?;
             warnings.extend(prepared.warnings);
@@ -249,6 +260,10 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
                 std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             }
             std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            // The table goes to the log as well, for whoever reads the CI job.
+            if args.format != Format::Text {
+                print!("{}", formats::render(Format::Text, &grade));
+            }
             eprintln!(
                 "socklings: {} of {} points; {} report written to {}",
                 grade.score(),

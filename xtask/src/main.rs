@@ -29,8 +29,8 @@ for learners:
   reset EX            put the stub back; your version goes to a backup folder
 
 for instructors (docs/src/instructors.md):
-  grade [EX...] [--submission DIR] [--solutions] [--format FORMAT] [--output FILE]
-        [--require-all] [--seed N] [--build-limit SECS]
+  grade [EX...] [--submission DIR [--work DIR]] [--solutions] [--format FORMAT]
+        [--output FILE] [--require-all] [--seed N] [--build-limit SECS]
                       grade exercises/ (or a learner's repository, with the
                       instructor's grader); FORMAT is text, json, gradescope,
                       classroom or junit
