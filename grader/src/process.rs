@@ -165,11 +165,11 @@ impl Program {
 
     /// The exit status if the program has exited, recording it in the transcript once.
     pub fn poll_exit(&mut self) -> Option<ExitStatus> {
-        if self.exit.is_none() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                self.exit = Some(status);
-                self.transcript.step(format!("{} exited: {}", self.name, describe_status(status)));
-            }
+        if self.exit.is_none()
+            && let Ok(Some(status)) = self.child.try_wait()
+        {
+            self.exit = Some(status);
+            self.transcript.step(format!("{} exited: {}", self.name, describe_status(status)));
         }
         self.exit
     }
@@ -296,14 +296,14 @@ fn note_panic(seen: &mut Seen, line: &str) {
     if let Some((_, rest)) = line.split_once(" panicked at ") {
         // Older formats put the message on the same line: `panicked at 'msg', src/x.rs:1:2`.
         let rest = rest.trim_end_matches(':');
-        if let Some(stripped) = rest.strip_prefix('\'') {
-            if let Some((message, location)) = stripped.rsplit_once("', ") {
-                seen.panic = Some(Panic {
-                    location: location.into(),
-                    message: message.into(),
-                });
-                return;
-            }
+        if let Some(stripped) = rest.strip_prefix('\'')
+            && let Some((message, location)) = stripped.rsplit_once("', ")
+        {
+            seen.panic = Some(Panic {
+                location: location.into(),
+                message: message.into(),
+            });
+            return;
         }
         seen.awaiting_panic_message = Some(rest.to_string());
     }

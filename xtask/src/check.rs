@@ -149,7 +149,7 @@ fn print_line(report: &ExerciseReport, style: Style) {
 
 fn progress(done: usize, total: usize, style: Style) -> String {
     let width = 24;
-    let filled = if total == 0 { 0 } else { done * width / total };
+    let filled = (done * width).checked_div(total).unwrap_or(0);
     format!(
         "Progress: {done} of {total} done  [{}{}]",
         style.green(&"#".repeat(filled)),

@@ -28,7 +28,7 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
     let crate_dir = format!("exercises/{}", exercise.dir);
     let src = root.join(&crate_dir).join("src");
 
-    let (commit, stub) = stub_files(root, exercise)?;
+    let Stub { commit, files: stub } = stub_files(root, exercise)?;
     let backup = backup_dir(root, exercise);
     if src.exists() {
         std::fs::create_dir_all(&backup).map_err(|e| format!("cannot create {}: {e}", backup.display()))?;
@@ -60,8 +60,14 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The stub's files under `exercises/DIR/src`, with the commit they come from.
-fn stub_files(root: &Path, exercise: &Exercise) -> Result<(String, Vec<(String, Vec<u8>)>), String> {
+/// The stub's files under `exercises/DIR/src` (paths from the workspace
+/// root, and their bytes), with the commit they come from.
+struct Stub {
+    commit: String,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+fn stub_files(root: &Path, exercise: &Exercise) -> Result<Stub, String> {
     let dir = format!("exercises/{}", exercise.dir);
     let log = git(root, &["log", "--reverse", "--format=%H", "--", &dir])
         .map_err(|e| format!("cannot find the stub of {}: {e}\nreset needs the git history of the course (a clone of socklings or of your classroom repository).", exercise.id))?;
@@ -79,7 +85,7 @@ fn stub_files(root: &Path, exercise: &Exercise) -> Result<(String, Vec<(String, 
     if files.is_empty() {
         return Err(format!("commit {commit} has no files under {dir}/src"));
     }
-    Ok((commit, files))
+    Ok(Stub { commit, files })
 }
 
 fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>, String> {

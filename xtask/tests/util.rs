@@ -207,10 +207,8 @@ impl Json<'_> {
                     self.i += 1;
                 }
                 let text = std::str::from_utf8(&self.s[start..self.i]).unwrap();
-                let valid = !text.is_empty()
-                    && !text.starts_with('+')
-                    && !text.starts_with('.')
-                    && !(text.starts_with("0") && text.len() > 1 && text.as_bytes()[1].is_ascii_digit());
+                let leading_zero = text.len() > 1 && text.starts_with('0') && text.as_bytes()[1].is_ascii_digit();
+                let valid = !(text.is_empty() || text.starts_with('+') || text.starts_with('.') || leading_zero);
                 match text.parse::<f64>() {
                     Ok(n) if valid => Ok(Value::Num(n)),
                     _ => self.err("expected a value"),
@@ -419,7 +417,7 @@ fn unescape(s: &str) -> String {
 /// Standard base64 (RFC 4648) back to bytes.
 pub fn unbase64(text: &str) -> Result<Vec<u8>, String> {
     let text = text.trim();
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return Err("base64 length is not a multiple of 4".into());
     }
     let value = |c: u8| -> Result<u32, String> {
