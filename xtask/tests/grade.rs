@@ -223,8 +223,11 @@ fn submission(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, repo)
 }
 
+/// Grades `repo`, copied and built in a `work` folder next to it (deleted
+/// with its temporary folder).
 fn grade_submission(repo: &Path, more: &[&str]) -> Value {
-    let mut args = vec!["--submission", repo.to_str().unwrap()];
+    let work = repo.with_file_name("work");
+    let mut args = vec!["--submission", repo.to_str().unwrap(), "--work", work.to_str().unwrap()];
     args.extend_from_slice(more);
     check_json(&grade(&args, "json"))
 }
@@ -345,13 +348,13 @@ fn a_build_over_its_limit_is_stopped_and_reported() {
     assert!(took < bound, "took {took:?}, more than {bound:?}");
     #[cfg(target_os = "linux")]
     {
-        let work = repo.file_name().unwrap().to_string_lossy().into_owned();
+        let work = repo.with_file_name("work").to_string_lossy().into_owned();
         let leftovers: Vec<String> = std::fs::read_dir("/proc")
             .unwrap()
             .flatten()
             .filter_map(|p| std::fs::read(p.path().join("cmdline")).ok())
             .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-            .filter(|c| (c.contains("rustc") || c.contains("cargo")) && c.contains(&format!("socklings/grade/{work}-")))
+            .filter(|c| (c.contains("rustc") || c.contains("cargo")) && c.contains(&work))
             .collect();
         assert!(leftovers.is_empty(), "build processes left running: {leftovers:?}");
     }
