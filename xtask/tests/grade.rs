@@ -359,3 +359,109 @@ fn a_build_over_its_limit_is_stopped_and_reported() {
         assert!(leftovers.is_empty(), "build processes left running: {leftovers:?}");
     }
 }
+
+/// Runs `grade ARGS --format FORMAT` inside a new user and network namespace
+/// whose loopback has no IPv6, so the tests that need IPv6 are skipped.
+/// `None` where this machine cannot make such a namespace.
+fn grade_without_ipv6(args: &[&str], format: &str) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let script = "ip link set lo up && echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6 && exec \"$@\"";
+    let output = std::process::Command::new("unshare")
+        .args(["-Urn", "sh", "-c", script, "sh"])
+        .arg(assert_cmd::cargo::cargo_bin("xtask"))
+        .arg("grade")
+        .args(args)
+        .args(["--seed", "7", "--format", format, "--output"])
+        .arg(&out)
+        .env("CARGO_TARGET_DIR", util::root().join("target").join(TARGET))
+        .env("NO_COLOR", "1")
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        eprintln!(
+            "cannot grade in a namespace without IPv6 here: {}",
+            String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("")
+        );
+        return None;
+    }
+    Some(std::fs::read_to_string(&out).unwrap())
+}
+
+/// A test whose need is missing (IPv6, in a namespace without it) is shown as
+/// skipped, with its reason, in every format, and earns nothing; with
+/// `--require-all` it is a failure instead.
+#[test]
+fn skipped_tests_are_visible_in_every_format() {
+    let needs_ipv6 = util::manifest().exercises.iter().any(|e| {
+        grader::registry::tests_for(&e.id)
+            .unwrap_or(&[])
+            .iter()
+            .any(|t| t.needs.contains(&grader::platform::Need::Ipv6))
+    });
+    if !needs_ipv6 {
+        eprintln!("no hidden test needs IPv6; nothing to skip");
+        return;
+    }
+    let Some(json) = grade_without_ipv6(&["--solutions"], "json") else {
+        return;
+    };
+    let json = check_json(&json);
+    let skipped: Vec<&Value> = json
+        .get("exercises")
+        .array()
+        .iter()
+        .flat_map(|e| e.get("tests").array())
+        .filter(|t| t.get("status").str() == "skipped")
+        .collect();
+    assert!(!skipped.is_empty(), "{json:?}");
+    assert!(
+        skipped
+            .iter()
+            .all(|t| t.get("summary").str().contains("IPv6") && t.get("points").int() == 0)
+    );
+    assert!(json.get("points").int() < max_points());
+
+    let gradescope = check_gradescope(&grade_without_ipv6(&["--solutions"], "gradescope").unwrap());
+    let named: Vec<&Value> = gradescope
+        .get("tests")
+        .array()
+        .iter()
+        .filter(|t| t.get("name").str().ends_with("(skipped)"))
+        .collect();
+    assert_eq!(named.len(), skipped.len());
+    assert!(
+        named
+            .iter()
+            .all(|t| t.get("score").int() == 0 && t.get("output").str().contains("IPv6"))
+    );
+
+    let classroom = check_classroom(&grade_without_ipv6(&["--solutions"], "classroom").unwrap());
+    let messages = classroom
+        .get("tests")
+        .array()
+        .iter()
+        .filter(|t| t.get("message").str().starts_with("skipped: "))
+        .count();
+    assert_eq!(messages, skipped.len());
+
+    let junit = check_junit(&grade_without_ipv6(&["--solutions"], "junit").unwrap());
+    assert_eq!(junit.attr("skipped").parse::<usize>().unwrap(), skipped.len());
+
+    let text = grade_without_ipv6(&["--solutions"], "text").unwrap();
+    assert!(text.contains("skipped: needs IPv6"), "{text}");
+
+    let strict = check_json(&grade_without_ipv6(&["--solutions", "--require-all"], "json").unwrap());
+    let tests: Vec<&Value> = strict
+        .get("exercises")
+        .array()
+        .iter()
+        .flat_map(|e| e.get("tests").array())
+        .collect();
+    assert!(tests.iter().all(|t| t.get("status").str() != "skipped"));
+    let failed = tests
+        .iter()
+        .filter(|t| t.get("status").str() == "failed" && t.get("summary").str().starts_with("skipped: "))
+        .count();
+    assert_eq!(failed, skipped.len());
+}

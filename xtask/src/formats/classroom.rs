@@ -30,6 +30,9 @@ pub fn render(grade: &Grade) -> String {
             };
             let message = if test.status == Status::Passed {
                 String::new()
+            } else if test.status == Status::Skipped {
+                // The summary already reads "skipped: <reason>".
+                test.summary.clone()
             } else {
                 format!("{}: {} (read {})", test.status.word(), test.summary, test.docs)
             };

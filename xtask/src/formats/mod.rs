@@ -66,7 +66,11 @@ pub fn status_key(status: &Status) -> &'static str {
 /// Everything a person grading needs about one test that did not pass: the
 /// expectation, the transcript, and where to read more.
 pub fn explain(test: &grader::runner::TestReport) -> String {
-    let mut out = format!("{}: {}\n", test.status.word(), test.summary);
+    let mut out = if test.summary.starts_with("skipped: ") {
+        format!("{}\n", test.summary)
+    } else {
+        format!("{}: {}\n", test.status.word(), test.summary)
+    };
     if !test.transcript.is_empty() {
         out.push_str("\nWhat happened:\n");
         out.push_str(&test.transcript);
