@@ -8,8 +8,10 @@
 
 use crate::manifest::Exercise;
 use crate::{Kind, Target};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The package name of the `LD_PRELOAD` library in `grader/short-writes`.
 pub const SHORT_WRITES_PACKAGE: &str = "socklings-short-writes";
@@ -50,6 +52,69 @@ impl Cargo {
     /// Builds `package` of the workspace (or of `manifest_path` when given).
     /// On failure returns the compiler's messages.
     pub fn build(&self, package: &str, manifest_path: Option<&Path>) -> Result<(), String> {
+        let output = self
+            .command(package, manifest_path)
+            .output()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(diagnostics(&output.stderr))
+    }
+
+    /// Like [`Cargo::build`], but stops cargo (and the compilers and build
+    /// scripts it started) when `limit` passes, so a build that never ends
+    /// cannot hold up a grade. Cargo runs in its own process group.
+    pub fn build_within(&self, package: &str, manifest_path: Option<&Path>, limit: Duration) -> Result<(), BuildError> {
+        let mut command = self.command(package, manifest_path);
+        command.stdout(Stdio::null()).stderr(Stdio::piped());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command.spawn().map_err(|e| BuildError {
+            log: format!("cannot run cargo: {e}"),
+            timed_out: false,
+        })?;
+        let mut stderr = child.stderr.take();
+        let reader = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(pipe) = stderr.as_mut() {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        });
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() >= deadline => break None,
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(_) => break None,
+            }
+        };
+        if status.is_none() {
+            crate::process::kill_tree(child.id() as i32);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let stderr = reader.join().unwrap_or_default();
+        match status {
+            Some(s) if s.success() => Ok(()),
+            Some(_) => Err(BuildError {
+                log: diagnostics(&stderr),
+                timed_out: false,
+            }),
+            None => Err(BuildError {
+                log: format!(
+                    "build timed out: cargo did not finish within {} s and was stopped.\n{}",
+                    limit.as_secs(),
+                    diagnostics(&stderr)
+                ),
+                timed_out: true,
+            }),
+        }
+    }
+
+    fn command(&self, package: &str, manifest_path: Option<&Path>) -> Command {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = Command::new(cargo);
         command.current_dir(&self.root).arg("build").arg("--package").arg(package);
@@ -62,21 +127,7 @@ impl Cargo {
             .arg("--message-format")
             .arg("short");
         command.arg("--color").arg(if self.color { "always" } else { "never" });
-        let output = command.output().map_err(|e| format!("cannot run cargo: {e}"))?;
-        if output.status.success() {
-            return Ok(());
-        }
-        // Keep the compiler's diagnostics; drop cargo's progress lines.
-        let text = String::from_utf8_lossy(&output.stderr);
-        let kept: Vec<&str> = text
-            .lines()
-            .filter(|l| {
-                let t = strip_ansi(l);
-                let t = t.trim_start();
-                !(t.starts_with("Compiling ") || t.starts_with("Blocking ") || t.starts_with("Updating ") || t.starts_with("Locking "))
-            })
-            .collect();
-        Err(kept.join("\n"))
+        command
     }
 
     /// Builds the short-writes library; `None` where it cannot work (not Linux)
@@ -102,6 +153,27 @@ impl Cargo {
             short_writes,
         })
     }
+}
+
+/// A build that failed: the compiler's messages, or a build that ran out of time.
+#[derive(Debug, Clone)]
+pub struct BuildError {
+    pub log: String,
+    pub timed_out: bool,
+}
+
+/// Keeps the compiler's diagnostics from cargo's stderr; drops its progress lines.
+fn diagnostics(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let t = strip_ansi(l);
+            let t = t.trim_start();
+            !(t.starts_with("Compiling ") || t.starts_with("Blocking ") || t.starts_with("Updating ") || t.starts_with("Locking "))
+        })
+        .collect();
+    kept.join("\n")
 }
 
 fn strip_ansi(line: &str) -> String {

@@ -50,11 +50,21 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
             .map(|d| d.as_nanos() as u64 % 1_000_000)
             .unwrap_or(1)
     });
+    let reports = check(manifest, &selected, args.kind, seed, style)?;
+    Ok(if reports.iter().all(|r| r.status == ExerciseStatus::Passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Builds and checks `selected`, printing one line per exercise, the progress,
+/// and the first problem with a link to its chapter. `watch` uses it too.
+pub fn check(manifest: &Manifest, selected: &[&Exercise], kind: Kind, seed: u64, style: Style) -> Result<Vec<ExerciseReport>, String> {
     let options = Options {
         seed,
         ..Options::default()
     };
-
     println!(
         "{} {} against {}/ (seed {seed})",
         style.bold("socklings:"),
@@ -63,7 +73,7 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         } else {
             format!("checking {} exercises", selected.len())
         },
-        args.kind.dir_name()
+        kind.dir_name()
     );
 
     // Build first: no test's clock starts until everything is compiled.
@@ -75,8 +85,8 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         .build_short_writes()
         .map_err(|log| format!("the grader's short-writes library does not build:\n{log}"))?;
     let mut built = Vec::new();
-    for exercise in &selected {
-        built.push((*exercise, cargo.build_target(exercise, args.kind, short_writes.clone())));
+    for exercise in selected {
+        built.push((*exercise, cargo.build_target(exercise, kind, short_writes.clone())));
     }
     println!(" done in {:.1} s\n", started.elapsed().as_secs_f64());
 
@@ -93,15 +103,21 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
     let done = reports.iter().filter(|r| r.status == ExerciseStatus::Passed).count();
     println!("\n{}", progress(done, reports.len(), style));
     match reports.iter().find(|r| r.status != ExerciseStatus::Passed) {
-        None => {
-            println!("{}", style.green("Every selected exercise passes."));
-            Ok(ExitCode::SUCCESS)
-        }
+        None => println!("{}", style.green("Every selected exercise passes.")),
         Some(report) => {
-            print_first_problem(report, args.kind, seed, style);
-            Ok(ExitCode::from(1))
+            print_first_problem(report, kind, seed, style);
+            // The summary's last line: the first unfinished exercise and its chapter.
+            let exercise = &report.exercise;
+            println!(
+                "\n{} {}. Read {}, then run `cargo xtask check {}` again.",
+                style.bold("Next up:"),
+                exercise.id,
+                style.link(&exercise.docs, &manifest.root.join(&exercise.docs)),
+                exercise.number()
+            );
         }
     }
+    Ok(reports)
 }
 
 fn print_line(report: &ExerciseReport, style: Style) {
@@ -174,14 +190,6 @@ fn print_first_problem(report: &ExerciseReport, kind: Kind, seed: u64, style: St
             }
         }
     }
-    println!(
-        "\n{}",
-        style.dim(&format!(
-            "Next: read {} and run `cargo xtask check {}` again.",
-            exercise.docs,
-            exercise.number()
-        ))
-    );
 }
 
 /// The transcript of one failed test: what happened, what was expected, the

@@ -1,24 +1,41 @@
-//! `cargo xtask`: the socklings command line for learners.
+//! `cargo xtask`: the socklings command line for learners and instructors.
 //!
 //! `main` only parses arguments and dispatches; each command is one module.
 
 mod check;
+mod formats;
+mod grade;
 mod hint;
 mod list;
+mod reset;
 mod style;
+mod submission;
+mod watch;
 
 use grader::manifest::{Exercise, Manifest};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: cargo xtask <command> [arguments]
+usage: cargo xtask [--root DIR] <command> [arguments]
 
-commands:
+for learners:
   check [EX...] [--solutions] [--seed N]
                       build and run the hidden tests; with no EX, every exercise
+  watch [EX] [--interval MS]
+                      check again on every save, moving on when one passes
   list                the exercises, in order
   hint EX [--all]     the next hint for an exercise (or all of them)
+  reset EX            put the stub back; your version goes to a backup folder
+
+for instructors (docs/src/instructors.md):
+  grade [EX...] [--submission DIR [--work DIR]] [--solutions] [--format FORMAT]
+        [--output FILE] [--require-all] [--seed N] [--build-limit SECS]
+                      grade exercises/ (or a learner's repository, with the
+                      instructor's grader); FORMAT is text, json, gradescope,
+                      classroom or junit
+
+--root DIR uses the socklings workspace at DIR instead of this one.
 
 EX is an id (01-bind-listen-accept), a number (1 or 01) or a name (bind-listen-accept).
 Colour is used on a terminal unless NO_COLOR is set.";
@@ -35,15 +52,22 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &[String]) -> Result<ExitCode, String> {
+    let (root, args) = match args {
+        [flag, dir, rest @ ..] if flag == "--root" => (PathBuf::from(dir), rest),
+        _ => (workspace_root(), args),
+    };
     let Some((command, rest)) = args.split_first() else {
         println!("{USAGE}");
         return Ok(ExitCode::from(2));
     };
-    let manifest = Manifest::load(&workspace_root()).map_err(|e| e.to_string())?;
+    let manifest = Manifest::load(&root).map_err(|e| e.to_string())?;
     match command.as_str() {
         "check" => check::run(&manifest, rest),
         "list" => list::run(&manifest),
         "hint" => hint::run(&manifest, rest),
+        "watch" => watch::run(&manifest, rest),
+        "reset" => reset::run(&manifest, rest),
+        "grade" => grade::run(&manifest, rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -39,4 +39,14 @@ impl Style {
     pub fn dim(self, t: &str) -> String {
         self.paint("2", t)
     }
+
+    /// `text` as a terminal hyperlink to the file at `path` (OSC 8, which
+    /// terminals without support show as plain text); plain text otherwise.
+    pub fn link(self, text: &str, path: &std::path::Path) -> String {
+        if self.enabled {
+            format!("\x1b]8;;file://{}\x1b\\{text}\x1b]8;;\x1b\\", path.display())
+        } else {
+            text.to_string()
+        }
+    }
 }

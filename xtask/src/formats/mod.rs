@@ -1,0 +1,248 @@
+//! The grade's renderers, one module per format, and the few encoders they
+//! share (JSON, XML escaping, base64), written here so xtask needs no
+//! dependency for them.
+
+mod classroom;
+mod gradescope;
+mod json;
+mod junit;
+mod text;
+
+use crate::grade::Grade;
+use grader::runner::Status;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Gradescope,
+    Classroom,
+    Junit,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [Format::Text, Format::Json, Format::Gradescope, Format::Classroom, Format::Junit];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Gradescope => "gradescope",
+            Format::Classroom => "classroom",
+            Format::Junit => "junit",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Format, String> {
+        Format::ALL.into_iter().find(|f| f.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+            format!("unknown format `{name}`; the formats are {}", names.join(", "))
+        })
+    }
+}
+
+pub fn render(format: Format, grade: &Grade) -> String {
+    match format {
+        Format::Text => text::render(grade),
+        Format::Json => json::render(grade).to_string_pretty(),
+        Format::Gradescope => gradescope::render(grade).to_string_pretty(),
+        Format::Classroom => classroom::render(grade),
+        Format::Junit => junit::render(grade),
+    }
+}
+
+/// A test's status as one machine-readable word (the `json` format's values).
+pub fn status_key(status: &Status) -> &'static str {
+    match status {
+        Status::Passed => "passed",
+        Status::Failed => "failed",
+        Status::TimedOut => "timed_out",
+        Status::NotStarted => "not_started",
+        Status::Skipped => "skipped",
+        Status::GraderError => "grader_error",
+    }
+}
+
+/// Everything a person grading needs about one test that did not pass: the
+/// expectation, the transcript, and where to read more.
+pub fn explain(test: &grader::runner::TestReport) -> String {
+    let mut out = if test.summary.starts_with("skipped: ") {
+        format!("{}\n", test.summary)
+    } else {
+        format!("{}: {}\n", test.status.word(), test.summary)
+    };
+    if !test.transcript.is_empty() {
+        out.push_str("\nWhat happened:\n");
+        out.push_str(&test.transcript);
+        if !test.transcript.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    if let Some(panic) = &test.panic {
+        out.push_str(&format!("\nThe program panicked at {}: {}\n", panic.location, panic.message));
+    }
+    out.push_str(&format!("\nConcept: {}\nTry: {}\nRead: {}\n", test.concept, test.hint, test.docs));
+    out
+}
+
+/// A JSON value, written out by hand (the formats need nothing more).
+#[derive(Debug, Clone)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(&'static str, Json)>),
+}
+
+impl Json {
+    pub fn str(s: impl Into<String>) -> Json {
+        Json::Str(s.into())
+    }
+
+    pub fn to_string_pretty(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, 0);
+        out.push('\n');
+        out
+    }
+
+    pub fn to_string_compact(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, usize::MAX);
+        out
+    }
+
+    /// `indent == usize::MAX` writes everything on one line.
+    fn write(&self, out: &mut String, indent: usize) {
+        let compact = indent == usize::MAX;
+        let newline = |out: &mut String, level: usize| {
+            if !compact {
+                out.push('\n');
+                out.push_str(&"  ".repeat(level));
+            }
+        };
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Int(n) => out.push_str(&n.to_string()),
+            Json::Str(s) => escape_json(s, out),
+            Json::Arr(items) if items.is_empty() => out.push_str("[]"),
+            Json::Obj(fields) if fields.is_empty() => out.push_str("{}"),
+            Json::Arr(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    newline(out, indent.wrapping_add(1));
+                    item.write(out, if compact { indent } else { indent + 1 });
+                }
+                newline(out, indent);
+                out.push(']');
+            }
+            Json::Obj(fields) => {
+                out.push('{');
+                for (i, (key, value)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    newline(out, indent.wrapping_add(1));
+                    escape_json(key, out);
+                    out.push_str(if compact { ":" } else { ": " });
+                    value.write(out, if compact { indent } else { indent + 1 });
+                }
+                newline(out, indent);
+                out.push('}');
+            }
+        }
+    }
+}
+
+/// A JSON string literal (RFC 8259 section 7): quote, backslash and control
+/// characters escaped.
+fn escape_json(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Text for an XML attribute or element. Characters XML 1.0 forbids (most
+/// control characters, which a program's output may contain) are written as
+/// `\u{1b}` so the document stays well-formed.
+pub fn escape_xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Standard base64 with padding (RFC 4648 section 4), as Node's
+/// `Buffer.from(s, "base64")` reads it.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The RFC 4648 test vectors.
+    #[test]
+    fn base64_matches_rfc4648() {
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in cases {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+    }
+
+    /// Control characters and quotes never break a JSON string or an XML document.
+    #[test]
+    fn escapes_control_characters() {
+        let json = Json::Obj(vec![("a", Json::str("q\"\\\u{1b}[31m\n"))]).to_string_compact();
+        assert_eq!(json, r#"{"a":"q\"\\\u001b[31m\n"}"#);
+        assert_eq!(escape_xml("<a & \"b\"\u{1b}>"), "&lt;a &amp; &quot;b&quot;\\u{1b}&gt;");
+    }
+}

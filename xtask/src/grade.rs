@@ -1,0 +1,336 @@
+//! `cargo xtask grade`: runs the hidden tests for an instructor and writes a
+//! grade in one of several formats (text, json, gradescope, classroom, junit).
+//!
+//! With `--submission DIR` the learner's exercise sources are graded inside a
+//! fresh copy of the instructor's workspace, with the instructor's grader (see
+//! `submission`). Each build has its own time limit and never eats a test's
+//! time; each test has its own limit; so the whole grade is bounded by the sum
+//! of those limits, whatever the submission does.
+
+use crate::formats::{self, Format};
+use crate::submission;
+use grader::Kind;
+use grader::build::{Cargo, SHORT_WRITES_PACKAGE};
+use grader::manifest::{Exercise, Manifest};
+use grader::runner::{self, ExerciseReport, ExerciseStatus, Options, Status, TestReport};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long one build may take before cargo is stopped. A cold build of an
+/// exercise (socket2, libc) takes about 15 s on a loaded 2-core machine; the
+/// default leaves a wide margin for slow CI runners.
+const DEFAULT_BUILD_LIMIT: Duration = Duration::from_secs(300);
+
+/// After a test's limit the runner waits up to this long for the test's
+/// thread to notice its programs were killed (see `grader::runner`).
+const RUNNER_GRACE: Duration = Duration::from_secs(2);
+
+struct Args {
+    exercises: Vec<String>,
+    kind: Kind,
+    submission: Option<PathBuf>,
+    work: Option<PathBuf>,
+    format: Format,
+    output: Option<PathBuf>,
+    seed: Option<u64>,
+    require_all: bool,
+    build_limit: Duration,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut parsed = Args {
+        exercises: Vec::new(),
+        kind: Kind::Exercises,
+        submission: None,
+        work: None,
+        format: Format::Text,
+        output: None,
+        seed: None,
+        require_all: false,
+        build_limit: DEFAULT_BUILD_LIMIT,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--solutions" => parsed.kind = Kind::Solutions,
+            "--require-all" => parsed.require_all = true,
+            "--submission" => parsed.submission = Some(PathBuf::from(value("--submission")?)),
+            "--work" => parsed.work = Some(PathBuf::from(value("--work")?)),
+            "--output" => parsed.output = Some(PathBuf::from(value("--output")?)),
+            "--format" => parsed.format = Format::parse(&value("--format")?)?,
+            "--seed" => {
+                let v = value("--seed")?;
+                parsed.seed = Some(v.parse().map_err(|_| format!("--seed needs a number, not `{v}`"))?);
+            }
+            "--build-limit" => {
+                let v = value("--build-limit")?;
+                let secs: u64 = v.parse().map_err(|_| format!("--build-limit needs seconds, not `{v}`"))?;
+                parsed.build_limit = Duration::from_secs(secs.max(1));
+            }
+            flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}` for grade")),
+            name => parsed.exercises.push(name.to_string()),
+        }
+    }
+    if parsed.work.is_some() && parsed.submission.is_none() {
+        return Err("--work is where a --submission is copied and built; give --submission too".into());
+    }
+    if parsed.submission.is_some() && parsed.kind == Kind::Solutions {
+        return Err("--submission grades a learner's exercises; it cannot be combined with --solutions".into());
+    }
+    Ok(parsed)
+}
+
+/// One exercise's result, with what its build did.
+pub struct Graded {
+    pub report: ExerciseReport,
+    pub build_duration: Duration,
+    /// The build was stopped at its limit (the report reads "does not compile").
+    pub build_timed_out: bool,
+}
+
+impl Graded {
+    /// The exercise's state in one word, for every format.
+    pub fn status_word(&self) -> &'static str {
+        if self.build_timed_out {
+            "build timed out"
+        } else {
+            self.report.status.word()
+        }
+    }
+
+    pub fn score(&self) -> u32 {
+        self.report.points()
+    }
+
+    /// The exercise's maximum, from the manifest.
+    pub fn max_score(&self) -> u32 {
+        self.report.exercise.points
+    }
+}
+
+/// A whole grade: what every format renders.
+pub struct Grade {
+    /// What was graded, in words (`exercises/ of /path`, `submission /path`).
+    pub graded: String,
+    pub seed: u64,
+    pub require_all: bool,
+    pub exercises: Vec<Graded>,
+    /// Changes the submission made outside its exercise sources, and anything
+    /// else an instructor should know; none of it changes the score.
+    pub warnings: Vec<String>,
+    pub duration: Duration,
+    /// The most the grade could have taken: build limits plus test limits.
+    pub bound: Duration,
+}
+
+impl Grade {
+    pub fn score(&self) -> u32 {
+        self.exercises.iter().map(Graded::score).sum()
+    }
+
+    pub fn max_score(&self) -> u32 {
+        self.exercises.iter().map(Graded::max_score).sum()
+    }
+
+    pub fn tests(&self) -> impl Iterator<Item = (&Graded, &TestReport)> {
+        self.exercises.iter().flat_map(|g| g.report.tests.iter().map(move |t| (g, t)))
+    }
+
+    pub fn skipped(&self) -> usize {
+        self.tests().filter(|(_, t)| t.status == Status::Skipped).count()
+    }
+
+    pub fn all_passed(&self) -> bool {
+        self.tests().all(|(_, t)| t.status == Status::Passed) && self.exercises.iter().all(|g| !g.report.tests.is_empty())
+    }
+}
+
+pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
+    let args = parse(args)?;
+    let selected: Vec<Exercise> = crate::select(manifest, &args.exercises)?.into_iter().cloned().collect();
+    let seed = args.seed.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64 % 1_000_000)
+            .unwrap_or(1)
+    });
+    let started = Instant::now();
+    let instructor = Cargo::for_workspace(&manifest.root, false);
+
+    // Where to build: the instructor's own workspace, or a fresh copy of it
+    // holding the submission's exercise sources.
+    let mut warnings = Vec::new();
+    let (cargo, graded) = match &args.submission {
+        None => (
+            instructor.clone(),
+            format!("{}/ of {}", args.kind.dir_name(), manifest.root.display()),
+        ),
+        Some(dir) => {
+            // The copy and its target directory; a fixed --work keeps compiled
+            // dependencies from one submission to the next.
+            let work = match &args.work {
+                Some(work) => work.clone(),
+                None => instructor.target_dir.join("socklings").join("grade").join(work_name(dir)),
+            };
+            eprintln!("socklings: preparing {} in {}", dir.display(), work.display());
+            let prepared = submission::prepare(manifest, dir, &work)?;
+            warnings.extend(prepared.warnings);
+            let cargo = Cargo {
+                root: prepared.root,
+                target_dir: work.join("target"),
+                color: false,
+            };
+            (cargo, format!("submission {}", dir.display()))
+        }
+    };
+
+    let options = Options {
+        seed,
+        require_all: args.require_all,
+        ..Options::default()
+    };
+    let mut bound = args.build_limit;
+    eprintln!("socklings: building the grader's short-writes library");
+    let short_writes = if cfg!(target_os = "linux") {
+        match cargo.build_within(SHORT_WRITES_PACKAGE, None, args.build_limit) {
+            Ok(()) => Some(cargo.bin_dir().join("libsocklings_short_writes.so")).filter(|p| p.exists()),
+            Err(e) => {
+                warnings.push(format!(
+                    "the grader's short-writes library did not build, so the tests that need it fail: {}",
+                    e.log
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+
+    let mut exercises = Vec::new();
+    for exercise in &selected {
+        let tests = grader::registry::tests_for(&exercise.id).unwrap_or(&[]);
+        bound += args.build_limit + tests.iter().map(|t| t.limit + RUNNER_GRACE).sum::<Duration>();
+        if tests.is_empty() {
+            warnings.push(format!("{} has no hidden tests in this grader; it scores 0", exercise.id));
+        }
+        eprintln!("socklings: building and testing {}", exercise.id);
+        let package = exercise.package_for(args.kind);
+        let build_started = Instant::now();
+        let built = cargo.build_within(&package, None, args.build_limit);
+        let build_duration = build_started.elapsed();
+        let graded = match built {
+            Ok(()) => {
+                let target = grader::Target {
+                    kind: args.kind,
+                    package,
+                    bin_dir: cargo.bin_dir(),
+                    source_dir: cargo.root.join(args.kind.dir_name()).join(&exercise.dir),
+                    short_writes: short_writes.clone(),
+                };
+                Graded {
+                    report: runner::run_exercise(exercise, &target, &options),
+                    build_duration,
+                    build_timed_out: false,
+                }
+            }
+            Err(e) => Graded {
+                report: not_built(exercise, &e.log, e.timed_out),
+                build_duration,
+                build_timed_out: e.timed_out,
+            },
+        };
+        exercises.push(graded);
+    }
+
+    let grade = Grade {
+        graded,
+        seed,
+        require_all: args.require_all,
+        exercises,
+        warnings,
+        duration: started.elapsed(),
+        bound,
+    };
+    let text = formats::render(args.format, &grade);
+    match &args.output {
+        Some(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            // The table goes to the log as well, for whoever reads the CI job.
+            if args.format != Format::Text {
+                print!("{}", formats::render(Format::Text, &grade));
+            }
+            eprintln!(
+                "socklings: {} of {} points; {} report written to {}",
+                grade.score(),
+                grade.max_score(),
+                args.format.name(),
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    // The grade was produced: success, whatever the score. CI steps that
+    // should fail on a low score can read the report.
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The report of an exercise that did not build: every hidden test is listed
+/// with 0 points, so every format still shows the full maximum.
+fn not_built(exercise: &Exercise, log: &str, timed_out: bool) -> ExerciseReport {
+    let mut report = ExerciseReport::does_not_compile(exercise, log.to_string());
+    let why = if timed_out {
+        "not run: the build timed out"
+    } else {
+        "not run: the exercise does not compile"
+    };
+    for case in grader::registry::tests_for(&exercise.id).unwrap_or(&[]) {
+        report.tests.push(TestReport {
+            id: format!("{}.{}", exercise.number(), case.id),
+            scenario: case.scenario,
+            status: Status::Failed,
+            points: 0,
+            max_points: case.points,
+            duration: Duration::ZERO,
+            seed: 0,
+            summary: why.to_string(),
+            concept: case.concept,
+            hint: case.hint.to_string(),
+            docs: format!("{}#{}", exercise.docs, case.docs_anchor),
+            panic: None,
+            transcript: String::new(),
+        });
+    }
+    report
+}
+
+/// The compiler's output of an exercise that did not build, if any.
+pub fn build_log(report: &ExerciseReport) -> Option<&str> {
+    match &report.status {
+        ExerciseStatus::DoesNotCompile(log) => Some(log),
+        _ => None,
+    }
+}
+
+/// A folder name for a submission's working copy: its own name, made safe,
+/// and a hash of its full path, so two submissions never share a copy.
+fn work_name(dir: &Path) -> String {
+    let full = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let name = full.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let hash = runner::test_seed(0, &full.to_string_lossy()) % 0x1_0000_0000;
+    format!("{safe}-{hash:08x}")
+}

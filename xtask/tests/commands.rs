@@ -1,0 +1,15 @@
+//! The project's own tests of `cargo xtask`: they run the real binary (with
+//! assert_cmd), mostly in throwaway copies of the workspace.
+//!
+//! - `grade`: every format, from the solutions (full marks) and the stubs
+//!   (zero), parses and has its consumer's fields; submissions are graded
+//!   with the instructor's grader, and a hanging one still gets a complete
+//!   report within the bound;
+//! - `reset`: the stub comes back byte for byte and the learner's version is kept;
+//! - `watch`: a saved change is checked again, and a pass moves on.
+
+mod util;
+
+mod grade;
+mod reset;
+mod watch;

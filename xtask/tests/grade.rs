@@ -1,0 +1,467 @@
+//! `cargo xtask grade`: the formats, and the integrity of submissions.
+
+use crate::util::{self, Element, Value, parse_json, parse_xml, unbase64};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const TARGET: &str = "xtask-tests";
+
+/// Runs `grade ARGS --format FORMAT` and returns the report's text.
+fn grade(args: &[&str], format: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    util::xtask(TARGET)
+        .arg("grade")
+        .args(args)
+        .args(["--seed", "20261122", "--format", format, "--output"])
+        .arg(&out)
+        .timeout(Duration::from_secs(900))
+        .assert()
+        .success();
+    std::fs::read_to_string(&out).unwrap()
+}
+
+/// Total number of hidden tests of the manifest's exercises.
+fn test_count() -> usize {
+    util::manifest()
+        .exercises
+        .iter()
+        .map(|e| grader::registry::tests_for(&e.id).unwrap_or(&[]).len())
+        .sum()
+}
+
+fn max_points() -> i64 {
+    util::manifest().exercises.iter().map(|e| e.points as i64).sum()
+}
+
+/// Checks socklings' own JSON report and returns it.
+fn check_json(text: &str) -> Value {
+    let v = parse_json(text).unwrap_or_else(|e| panic!("json format does not parse: {e}\n{text}"));
+    assert_eq!(v.get("format_version").int(), 1);
+    assert_eq!(v.get("max_points").int(), max_points());
+    v.get("seed").int();
+    v.get("duration_ms").int();
+    assert!(v.get("bound_ms").int() > 0);
+    v.get("warnings").array().iter().for_each(|w| {
+        w.str();
+    });
+    let exercises = v.get("exercises").array();
+    assert_eq!(exercises.len(), util::manifest().exercises.len());
+    let mut points = 0;
+    let mut tests = 0;
+    for e in exercises {
+        let status = e.get("status").str();
+        assert!(
+            ["passed", "failing", "not_started", "does_not_compile", "build_timed_out"].contains(&status),
+            "exercise status {status}"
+        );
+        let mut sum = 0;
+        for t in e.get("tests").array() {
+            for key in ["id", "scenario", "summary", "docs", "transcript"] {
+                t.get(key).str();
+            }
+            let status = t.get("status").str();
+            assert!(
+                ["passed", "failed", "timed_out", "not_started", "skipped", "grader_error"].contains(&status),
+                "test status {status}"
+            );
+            let (p, max) = (t.get("points").int(), t.get("max_points").int());
+            assert!(p == 0 || (p == max && status == "passed"), "{t:?}");
+            if status == "skipped" {
+                assert!(t.get("summary").str().starts_with("skipped: "), "a skip gives its reason: {t:?}");
+            }
+            t.get("duration_ms").int();
+            sum += p;
+            tests += 1;
+        }
+        assert_eq!(sum, e.get("points").int());
+        points += sum;
+    }
+    assert_eq!(tests, test_count(), "every hidden test is in the report");
+    assert_eq!(points, v.get("points").int());
+    v
+}
+
+/// Checks Gradescope's results.json fields (see xtask/src/formats/gradescope.rs).
+fn check_gradescope(text: &str) -> Value {
+    let v = parse_json(text).unwrap_or_else(|e| panic!("gradescope format does not parse: {e}"));
+    let score = v.get("score").num();
+    v.get("execution_time").int();
+    v.get("output").str();
+    let visibilities = ["hidden", "after_due_date", "after_published", "visible"];
+    assert!(visibilities.contains(&v.get("visibility").str()));
+    let tests = v.get("tests").array();
+    assert_eq!(tests.len(), test_count());
+    let mut sum = 0.0;
+    for t in tests {
+        let (s, max) = (t.get("score").num(), t.get("max_score").num());
+        assert!((0.0..=max).contains(&s));
+        assert!(["passed", "failed"].contains(&t.get("status").str()));
+        assert!(!t.get("name").str().is_empty());
+        t.get("number").str();
+        t.get("output").str();
+        assert!(visibilities.contains(&t.get("visibility").str()));
+        t.get("tags").array().iter().for_each(|tag| {
+            tag.str();
+        });
+        if t.get("name").str().ends_with("(skipped)") {
+            assert!(t.get("output").str().contains("skipped: "), "a skip gives its reason");
+        }
+        sum += s;
+    }
+    assert_eq!(sum, score);
+    v
+}
+
+/// Checks GitHub Classroom's reporter input: base64 of the command grader's JSON.
+fn check_classroom(text: &str) -> Value {
+    assert_eq!(text.trim().lines().count(), 1, "one line, for $GITHUB_OUTPUT");
+    let json = String::from_utf8(unbase64(text).expect("classroom format is base64")).unwrap();
+    let v = parse_json(&json).unwrap_or_else(|e| panic!("classroom JSON does not parse: {e}"));
+    assert_eq!(v.get("version").int(), 1);
+    assert!(["pass", "fail", "error"].contains(&v.get("status").str()));
+    assert_eq!(v.get("max_score").int(), max_points());
+    let tests = v.get("tests").array();
+    assert_eq!(tests.len(), test_count());
+    for t in tests {
+        for key in ["name", "message", "test_code", "filename"] {
+            t.get(key).str();
+        }
+        assert!(["pass", "fail", "error"].contains(&t.get("status").str()));
+        t.get("score").int();
+        t.get("line_no").int();
+        t.get("duration").int();
+    }
+    v
+}
+
+/// Checks the JUnit XML: well-formed, one testsuite per exercise, counts that add up.
+fn check_junit(text: &str) -> Element {
+    let root = parse_xml(text).unwrap_or_else(|e| panic!("junit format is not well-formed XML: {e}\n{text}"));
+    assert_eq!(root.name, "testsuites");
+    let suites = root.all("testsuite");
+    assert_eq!(suites.len(), util::manifest().exercises.len());
+    let mut cases = 0;
+    for suite in &suites {
+        let tests = suite.all("testcase");
+        assert_eq!(suite.attr("tests").parse::<usize>().unwrap(), tests.len());
+        let count = |child: &str| tests.iter().filter(|t| !t.all(child).is_empty()).count();
+        assert_eq!(suite.attr("failures").parse::<usize>().unwrap(), count("failure"));
+        assert_eq!(suite.attr("errors").parse::<usize>().unwrap(), count("error"));
+        assert_eq!(suite.attr("skipped").parse::<usize>().unwrap(), count("skipped"));
+        for t in &tests {
+            assert!(!t.attr("name").is_empty() && !t.attr("classname").is_empty());
+            t.attr("time").parse::<f64>().unwrap();
+            for skipped in t.all("skipped") {
+                assert!(skipped.attr("message").starts_with("skipped: "), "a skip gives its reason");
+            }
+        }
+        cases += tests.len();
+    }
+    assert_eq!(cases, test_count());
+    assert_eq!(root.attr("tests").parse::<usize>().unwrap(), cases);
+    root
+}
+
+/// Grades one tree in every format; returns the json report.
+fn every_format(args: &[&str]) -> (Value, Value, Value, Element, String) {
+    let json = check_json(&grade(args, "json"));
+    let gradescope = check_gradescope(&grade(args, "gradescope"));
+    let classroom = check_classroom(&grade(args, "classroom"));
+    let junit = check_junit(&grade(args, "junit"));
+    let text = grade(args, "text");
+    (json, gradescope, classroom, junit, text)
+}
+
+/// The solutions score full marks in every format (less what this machine skips).
+#[test]
+fn every_format_gives_the_solutions_full_marks() {
+    let (json, gradescope, classroom, junit, text) = every_format(&["--solutions"]);
+    let full = util::reachable(&json);
+    assert_eq!(json.get("points").int(), full, "{json:?}");
+    assert_eq!(gradescope.get("score").int(), full);
+    let classroom_score: i64 = classroom.get("tests").array().iter().map(|t| t.get("score").int()).sum();
+    assert_eq!(classroom_score, full);
+    if full == max_points() {
+        assert_eq!(classroom.get("status").str(), "pass");
+        assert_eq!(junit.attr("failures"), "0");
+    }
+    assert!(text.contains(&format!("{full}/{}", max_points())), "{text}");
+}
+
+/// The untouched stubs score zero in every format, and every test says "not started".
+#[test]
+fn every_format_gives_the_stubs_zero() {
+    let (json, gradescope, classroom, junit, text) = every_format(&[]);
+    assert_eq!(json.get("points").int(), 0);
+    for e in json.get("exercises").array() {
+        assert_eq!(e.get("status").str(), "not_started", "{e:?}");
+    }
+    assert_eq!(gradescope.get("score").int(), 0);
+    assert_eq!(classroom.get("status").str(), "fail");
+    assert_ne!(junit.attr("failures"), "0");
+    assert!(text.contains(&format!("0/{}", max_points())), "{text}");
+}
+
+/// `--require-all` turns a skip into a failure; without skips it changes nothing.
+#[test]
+fn require_all_never_lets_a_skip_through() {
+    let json = check_json(&grade(&["--solutions", "--require-all"], "json"));
+    for e in json.get("exercises").array() {
+        for t in e.get("tests").array() {
+            assert_ne!(t.get("status").str(), "skipped", "{t:?}");
+        }
+    }
+    assert!(json.get("require_all") == &Value::Bool(true));
+}
+
+/// A submission: a copy of the workspace named `name` in a fresh temporary folder.
+fn submission(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join(name);
+    util::copy_workspace(&repo);
+    (dir, repo)
+}
+
+/// Grades `repo`, copied and built in a `work` folder next to it (deleted
+/// with its temporary folder).
+fn grade_submission(repo: &Path, more: &[&str]) -> Value {
+    let work = repo.with_file_name("work");
+    let mut args = vec!["--submission", repo.to_str().unwrap(), "--work", work.to_str().unwrap()];
+    args.extend_from_slice(more);
+    check_json(&grade(&args, "json"))
+}
+
+/// A submission whose exercises hold the reference answers scores full marks,
+/// and, having changed nothing else, gets no warning.
+#[test]
+fn a_submission_equal_to_the_solutions_scores_full_marks() {
+    let (_dir, repo) = submission("solved");
+    for e in &util::manifest().exercises {
+        let src = Path::new("src");
+        let exercise = repo.join("exercises").join(&e.dir);
+        std::fs::remove_dir_all(exercise.join(src)).unwrap();
+        util::copy_dir(&util::root().join("solutions").join(&e.dir).join(src), &exercise.join(src), &|_| {
+            false
+        });
+    }
+    let json = grade_submission(&repo, &[]);
+    assert_eq!(json.get("points").int(), util::reachable(&json), "{json:?}");
+    assert_eq!(json.get("warnings").array(), &[] as &[Value]);
+}
+
+/// A submission that edited the grader to pass every test, but left the
+/// exercises as stubs, scores exactly what its stubs earn: zero. The edit is
+/// listed as a warning.
+#[test]
+fn a_submission_that_edits_the_grader_scores_what_its_code_earns() {
+    let (_dir, repo) = submission("cheat");
+    let runner = repo.join("grader/src/runner.rs");
+    let text = std::fs::read_to_string(&runner).unwrap();
+    let hook = "    if let Some(reason) = missing_need(case.needs) {";
+    assert_eq!(text.matches(hook).count(), 1, "update this test to match grader/src/runner.rs");
+    let cheat = text.replace(
+        hook,
+        &format!("    report.points = case.points;\n    if seed != 1 {{\n        return report;\n    }}\n{hook}"),
+    );
+    std::fs::write(&runner, cheat).unwrap();
+    // Its own manifest and exercise crate manifest are edited too.
+    let cargo_toml = repo.join("exercises").join(&util::manifest().exercises[0].dir).join("Cargo.toml");
+    let mut toml = std::fs::read_to_string(&cargo_toml).unwrap();
+    toml.push_str("\n# edited\n");
+    std::fs::write(&cargo_toml, toml).unwrap();
+
+    let json = grade_submission(&repo, &[]);
+    assert_eq!(json.get("points").int(), 0, "{json:?}");
+    let warnings: Vec<&str> = json.get("warnings").array().iter().map(Value::str).collect();
+    assert!(warnings.iter().any(|w| w.contains("grader/src/runner.rs")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("/Cargo.toml") && w.contains("manifest")),
+        "{warnings:?}"
+    );
+}
+
+/// A submission whose programs fork a child, flood their output and then
+/// hang still gets a report listing every test, within the bound the report
+/// states, and leaves no process behind.
+#[test]
+fn a_hanging_submission_gets_a_complete_report_in_bounded_time() {
+    let (_dir, repo) = submission("hangs");
+    let marker = 987_000 + std::process::id() % 1000;
+    let program = format!(
+        "fn main() {{\n    let _child = std::process::Command::new(\"sleep\").arg(\"{marker}\").spawn();\n    for i in 0..200_000 {{\n        println!(\"flood {{i}}\");\n    }}\n    loop {{\n        std::thread::sleep(std::time::Duration::from_secs(1000));\n    }}\n}}\n"
+    );
+    for e in &util::manifest().exercises {
+        std::fs::write(repo.join("exercises").join(&e.dir).join("src/main.rs"), &program).unwrap();
+    }
+    let started = Instant::now();
+    let json = grade_submission(&repo, &["--build-limit", "120"]);
+    let took = started.elapsed();
+    assert_eq!(json.get("points").int(), 0);
+    for e in json.get("exercises").array() {
+        for t in e.get("tests").array() {
+            assert!(["failed", "timed_out"].contains(&t.get("status").str()), "{t:?}");
+        }
+    }
+    // The bound covers builds and tests; copying the workspace is extra.
+    let bound = Duration::from_millis(json.get("bound_ms").int() as u64) + Duration::from_secs(60);
+    assert!(took < bound, "took {took:?}, more than the report's bound {bound:?}");
+    eprintln!("hanging submission graded in {took:?} (bound {bound:?})");
+    #[cfg(target_os = "linux")]
+    {
+        let leftovers: Vec<String> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|p| std::fs::read(p.path().join("cmdline")).ok())
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+            .filter(|c| c.trim() == format!("sleep {marker}"))
+            .collect();
+        assert!(leftovers.is_empty(), "processes left running: {leftovers:?}");
+    }
+}
+
+/// A build that never ends (rustc's constant evaluator spinning, allowed to
+/// run on) is stopped at its limit, with cargo and the compiler, and reported
+/// as "build timed out", with every test listed at zero points.
+#[test]
+fn a_build_over_its_limit_is_stopped_and_reported() {
+    let (_dir, repo) = submission("slow-build");
+    let program = "#[allow(long_running_const_eval)]\nconst SPIN: u64 = {\n    let mut i: u64 = 0;\n    loop {\n        i = i.wrapping_add(1);\n        if i == u64::MAX {\n            break;\n        }\n    }\n    i\n};\n\nfn main() {\n    println!(\"{SPIN}\");\n}\n";
+    for e in &util::manifest().exercises {
+        std::fs::write(repo.join("exercises").join(&e.dir).join("src/main.rs"), program).unwrap();
+    }
+    let limit = 20;
+    let started = Instant::now();
+    let json = grade_submission(&repo, &["--build-limit", &limit.to_string()]);
+    let took = started.elapsed();
+    assert_eq!(json.get("points").int(), 0);
+    for e in json.get("exercises").array() {
+        assert_eq!(e.get("status").str(), "build_timed_out", "{e:?}");
+        assert!(e.get("build_output").str().starts_with("build timed out"), "{e:?}");
+        assert_eq!(
+            e.get("tests").array().len(),
+            grader::registry::tests_for(e.get("id").str()).unwrap_or(&[]).len()
+        );
+    }
+    let exercises = util::manifest().exercises.len() as u64;
+    let bound = Duration::from_secs(limit * (exercises + 1) + 60);
+    assert!(took < bound, "took {took:?}, more than {bound:?}");
+    #[cfg(target_os = "linux")]
+    {
+        let work = repo.with_file_name("work").to_string_lossy().into_owned();
+        let leftovers: Vec<String> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|p| std::fs::read(p.path().join("cmdline")).ok())
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+            .filter(|c| (c.contains("rustc") || c.contains("cargo")) && c.contains(&work))
+            .collect();
+        assert!(leftovers.is_empty(), "build processes left running: {leftovers:?}");
+    }
+}
+
+/// Runs `grade ARGS --format FORMAT` inside a new user and network namespace
+/// whose loopback has no IPv6, so the tests that need IPv6 are skipped.
+/// `None` where this machine cannot make such a namespace.
+fn grade_without_ipv6(args: &[&str], format: &str) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let script = "ip link set lo up && echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6 && exec \"$@\"";
+    let output = std::process::Command::new("unshare")
+        .args(["-Urn", "sh", "-c", script, "sh"])
+        .arg(assert_cmd::cargo::cargo_bin("xtask"))
+        .arg("grade")
+        .args(args)
+        .args(["--seed", "7", "--format", format, "--output"])
+        .arg(&out)
+        .env("CARGO_TARGET_DIR", util::root().join("target").join(TARGET))
+        .env("NO_COLOR", "1")
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        eprintln!(
+            "cannot grade in a namespace without IPv6 here: {}",
+            String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("")
+        );
+        return None;
+    }
+    Some(std::fs::read_to_string(&out).unwrap())
+}
+
+/// A test whose need is missing (IPv6, in a namespace without it) is shown as
+/// skipped, with its reason, in every format, and earns nothing; with
+/// `--require-all` it is a failure instead.
+#[test]
+fn skipped_tests_are_visible_in_every_format() {
+    let needs_ipv6 = util::manifest().exercises.iter().any(|e| {
+        grader::registry::tests_for(&e.id)
+            .unwrap_or(&[])
+            .iter()
+            .any(|t| t.needs.contains(&grader::platform::Need::Ipv6))
+    });
+    if !needs_ipv6 {
+        eprintln!("no hidden test needs IPv6; nothing to skip");
+        return;
+    }
+    let Some(json) = grade_without_ipv6(&["--solutions"], "json") else {
+        return;
+    };
+    let json = check_json(&json);
+    let skipped: Vec<&Value> = json
+        .get("exercises")
+        .array()
+        .iter()
+        .flat_map(|e| e.get("tests").array())
+        .filter(|t| t.get("status").str() == "skipped")
+        .collect();
+    assert!(!skipped.is_empty(), "{json:?}");
+    assert!(
+        skipped
+            .iter()
+            .all(|t| t.get("summary").str().contains("IPv6") && t.get("points").int() == 0)
+    );
+    assert!(json.get("points").int() < max_points());
+
+    let gradescope = check_gradescope(&grade_without_ipv6(&["--solutions"], "gradescope").unwrap());
+    let named: Vec<&Value> = gradescope
+        .get("tests")
+        .array()
+        .iter()
+        .filter(|t| t.get("name").str().ends_with("(skipped)"))
+        .collect();
+    assert_eq!(named.len(), skipped.len());
+    assert!(
+        named
+            .iter()
+            .all(|t| t.get("score").int() == 0 && t.get("output").str().contains("IPv6"))
+    );
+
+    let classroom = check_classroom(&grade_without_ipv6(&["--solutions"], "classroom").unwrap());
+    let messages = classroom
+        .get("tests")
+        .array()
+        .iter()
+        .filter(|t| t.get("message").str().starts_with("skipped: "))
+        .count();
+    assert_eq!(messages, skipped.len());
+
+    let junit = check_junit(&grade_without_ipv6(&["--solutions"], "junit").unwrap());
+    assert_eq!(junit.attr("skipped").parse::<usize>().unwrap(), skipped.len());
+
+    let text = grade_without_ipv6(&["--solutions"], "text").unwrap();
+    assert!(text.contains("skipped: needs IPv6"), "{text}");
+
+    let strict = check_json(&grade_without_ipv6(&["--solutions", "--require-all"], "json").unwrap());
+    let tests: Vec<&Value> = strict
+        .get("exercises")
+        .array()
+        .iter()
+        .flat_map(|e| e.get("tests").array())
+        .collect();
+    assert!(tests.iter().all(|t| t.get("status").str() != "skipped"));
+    let failed = tests
+        .iter()
+        .filter(|t| t.get("status").str() == "failed" && t.get("summary").str().starts_with("skipped: "))
+        .count();
+    assert_eq!(failed, skipped.len());
+}

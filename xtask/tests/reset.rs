@@ -1,0 +1,111 @@
+//! `cargo xtask reset EX`: the stub comes back byte for byte, from the
+//! course's first commit, even when the learner committed their own work.
+
+use crate::util;
+use std::path::Path;
+use std::process::Command;
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=Learner",
+            "-c",
+            "user.email=learner@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(status.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&status.stderr));
+}
+
+/// Every exercise: after committed and uncommitted edits and a new file,
+/// `reset` restores each stub file exactly, removes the new file from `src/`,
+/// and keeps the learner's version in the backup folder it names.
+#[test]
+fn reset_restores_the_stub_byte_for_byte_and_keeps_a_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    std::fs::copy(util::root().join("exercises.toml"), repo.join("exercises.toml")).unwrap();
+    util::copy_dir(&util::root().join("exercises"), &repo.join("exercises"), &|rel| {
+        rel.ends_with("backups")
+    });
+    git(repo, &["init", "-q"]);
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "The course's stubs"]);
+
+    for exercise in &util::manifest().exercises {
+        let src = repo.join("exercises").join(&exercise.dir).join("src");
+        let stub = util::root().join("exercises").join(&exercise.dir).join("src/main.rs");
+        let original = std::fs::read(&stub).unwrap();
+        // The learner commits some work, then keeps editing.
+        std::fs::write(src.join("main.rs"), b"fn main() { /* committed work */ }\n").unwrap();
+        git(repo, &["commit", "-q", "-am", "My work"]);
+        std::fs::write(src.join("main.rs"), b"fn main() { /* newest work */ }\n").unwrap();
+        std::fs::write(src.join("extra.rs"), b"// my helper\n").unwrap();
+
+        let out = util::xtask("xtask-tests")
+            .arg("--root")
+            .arg(repo)
+            .args(["reset", exercise.number()])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let out = String::from_utf8(out).unwrap();
+
+        assert_eq!(
+            std::fs::read(src.join("main.rs")).unwrap(),
+            original,
+            "{}: main.rs is the stub again",
+            exercise.id
+        );
+        assert!(!src.join("extra.rs").exists(), "{}: files the stub lacks leave src/", exercise.id);
+        for entry in std::fs::read_dir(util::root().join("exercises").join(&exercise.dir).join("src"))
+            .unwrap()
+            .flatten()
+        {
+            assert_eq!(
+                std::fs::read(entry.path()).unwrap(),
+                std::fs::read(src.join(entry.file_name())).unwrap(),
+                "{}: {:?} is the stub again",
+                exercise.id,
+                entry.file_name()
+            );
+        }
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("Your version is kept in "))
+            .unwrap_or_else(|| panic!("no backup named in:\n{out}"));
+        let backup = repo.join(line.trim_start_matches("Your version is kept in "));
+        assert_eq!(std::fs::read(backup.join("main.rs")).unwrap(), b"fn main() { /* newest work */ }\n");
+        assert_eq!(std::fs::read(backup.join("extra.rs")).unwrap(), b"// my helper\n");
+    }
+}
+
+/// Without the course's history there is no honest stub, and reset says so
+/// instead of guessing; nothing is touched.
+#[test]
+fn reset_without_git_history_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    std::fs::copy(util::root().join("exercises.toml"), repo.join("exercises.toml")).unwrap();
+    util::copy_dir(&util::root().join("exercises"), &repo.join("exercises"), &|_| false);
+    let exercise = &util::manifest().exercises[0];
+    let main = repo.join("exercises").join(&exercise.dir).join("src/main.rs");
+    std::fs::write(&main, b"fn main() {}\n").unwrap();
+    let assert = util::xtask("xtask-tests")
+        .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
+        .arg("--root")
+        .arg(repo)
+        .args(["reset", exercise.number()])
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("git"), "{stderr}");
+    assert_eq!(std::fs::read(&main).unwrap(), b"fn main() {}\n");
+}
