@@ -29,7 +29,6 @@ const PENDING: &[&str] = &[
     "04-keepalive.md",
     "05-disconnect-detection.md",
     "06-udp-ordering.md",
-    "instructors.md",
 ];
 
 fn docs_src() -> PathBuf {
