@@ -69,6 +69,9 @@ fn main() {
     }
 }
 
+/// The most bytes read from one client in one round of the loop.
+const READ_PER_ROUND: usize = 64 * 1024;
+
 /// One member of the chat room.
 ///
 /// A non-blocking server cannot wait for a client to finish anything, so
@@ -135,17 +138,17 @@ fn accept_all(listener: &TcpListener, clients: &mut Vec<Client>) {
 }
 
 impl Client {
-    /// Reads everything that has arrived into `inbox`, until the kernel says
-    /// WouldBlock.
+    /// Reads what has arrived into `inbox`, until the kernel says WouldBlock
+    /// or `READ_PER_ROUND` bytes came.
     ///
-    /// With `poll`, reading once per POLLIN would be enough (poll reports the
-    /// socket again if data is left); reading until WouldBlock is the habit
-    /// that edge-triggered `epoll` requires, and it shows what WouldBlock
-    /// means: not an error, just "nothing more for now".
+    /// WouldBlock is not an error: it means "nothing more for now". Reading
+    /// until it comes is the habit that edge-triggered `epoll` requires. The
+    /// cap keeps a client that sends faster than we read from holding the
+    /// loop forever; poll reports its socket again next round.
     fn read_available(&mut self) -> io::Result<()> {
-        // TODO: Read into inbox until the socket says WouldBlock. A read of 0
-        // bytes means the client left: mark it closed. Retry Interrupted; return
-        // any other error.
+        // TODO: Read into inbox until the socket says WouldBlock or
+        // READ_PER_ROUND bytes came. A read of 0 bytes means the client left:
+        // mark it closed. Retry Interrupted; return any other error.
         todo!()
     }
 

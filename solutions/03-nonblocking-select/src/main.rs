@@ -63,6 +63,9 @@ fn main() {
     }
 }
 
+/// The most bytes read from one client in one round of the loop.
+const READ_PER_ROUND: usize = 64 * 1024;
+
 /// One member of the chat room.
 ///
 /// A non-blocking server cannot wait for a client to finish anything, so
@@ -216,23 +219,27 @@ fn accept_all(listener: &TcpListener, clients: &mut Vec<Client>) {
 }
 
 impl Client {
-    /// Reads everything that has arrived into `inbox`, until the kernel says
-    /// WouldBlock.
+    /// Reads what has arrived into `inbox`, until the kernel says WouldBlock
+    /// or `READ_PER_ROUND` bytes came.
     ///
-    /// With `poll`, reading once per POLLIN would be enough (poll reports the
-    /// socket again if data is left); reading until WouldBlock is the habit
-    /// that edge-triggered `epoll` requires, and it shows what WouldBlock
-    /// means: not an error, just "nothing more for now".
+    /// WouldBlock is not an error: it means "nothing more for now". Reading
+    /// until it comes is the habit that edge-triggered `epoll` requires. The
+    /// cap keeps a client that sends faster than we read from holding the
+    /// loop forever; poll reports its socket again next round.
     fn read_available(&mut self) -> io::Result<()> {
         let mut buf = [0u8; 16 * 1024];
-        loop {
+        let mut taken = 0;
+        while taken < READ_PER_ROUND {
             match self.stream.read(&mut buf) {
                 // End of file: the client closed its side (FIN).
                 Ok(0) => {
                     self.closed = true;
                     return Ok(());
                 }
-                Ok(n) => self.inbox.extend_from_slice(&buf[..n]),
+                Ok(n) => {
+                    self.inbox.extend_from_slice(&buf[..n]);
+                    taken += n;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 // ConnectionReset (the client's RST) and other errors end this
@@ -240,6 +247,7 @@ impl Client {
                 Err(e) => return Err(e),
             }
         }
+        Ok(())
     }
 
     /// Adds bytes to this client's outbox; `flush` sends them.
@@ -279,10 +287,15 @@ impl Client {
 /// TCP keeps the order of bytes, not the boundaries of the sender's writes.
 fn take_lines(inbox: &mut Vec<u8>) -> Vec<Vec<u8>> {
     let mut lines = Vec::new();
-    while let Some(end) = inbox.iter().position(|&b| b == b'\n') {
-        let rest = inbox.split_off(end + 1);
-        lines.push(std::mem::replace(inbox, rest));
+    let mut start = 0;
+    while let Some(len) = inbox[start..].iter().position(|&b| b == b'\n') {
+        let end = start + len + 1;
+        lines.push(inbox[start..end].to_vec());
+        start = end;
     }
+    // Remove the taken lines in one go: removing them one by one would move
+    // the rest of a large inbox once per line.
+    inbox.drain(..start);
     lines
 }
 
