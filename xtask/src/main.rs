@@ -2,6 +2,7 @@
 //!
 //! `main` only parses arguments and dispatches; each command is one module.
 
+mod bench;
 mod check;
 mod hint;
 mod list;
@@ -19,6 +20,8 @@ commands:
                       build and run the hidden tests; with no EX, every exercise
   list                the exercises, in order
   hint EX [--all]     the next hint for an exercise (or all of them)
+  bench [--clients 10,100,500,1000] [--round-trips N] [--no-write]
+                      measure the 01 and 03 servers; writes the table and chart of docs/src/03
 
 EX is an id (01-bind-listen-accept), a number (1 or 01) or a name (bind-listen-accept).
 Colour is used on a terminal unless NO_COLOR is set.";
@@ -44,6 +47,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         "check" => check::run(&manifest, rest),
         "list" => list::run(&manifest),
         "hint" => hint::run(&manifest, rest),
+        "bench" => bench::run(&manifest, rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
