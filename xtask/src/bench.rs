@@ -381,7 +381,7 @@ fn svg(rows: &[Row]) -> String {
     for (p, (title, value)) in panels.iter().enumerate() {
         let x0 = p as f64 * W + 50.0;
         let (pw, ph, y0) = (W - 70.0, H - 70.0, 30.0);
-        let max = rows.iter().map(value).fold(0.0_f64, f64::max).max(1.0) * 1.1;
+        let max = nice(rows.iter().map(value).fold(0.0_f64, f64::max).max(1.0));
         out.push_str(&format!(
             "<text x=\"{}\" y=\"18\" text-anchor=\"middle\" font-weight=\"bold\">{title}</text>\n",
             x0 + pw / 2.0
@@ -447,9 +447,22 @@ fn svg(rows: &[Row]) -> String {
     out
 }
 
+/// The smallest of a few round numbers times a power of ten that is at least `v`:
+/// the top of an axis whose quarters are round numbers.
+fn nice(v: f64) -> f64 {
+    let power = 10f64.powf(v.log10().floor());
+    [1.0, 1.2, 1.6, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|&top| top >= v)
+        .unwrap_or(10.0 * power)
+}
+
 /// A short axis label: 1200 -> 1.2k.
 fn short(v: f64) -> String {
-    if v >= 10_000.0 {
+    if v == 0.0 {
+        "0".into()
+    } else if v >= 10_000.0 {
         format!("{:.0}k", v / 1000.0)
     } else if v >= 1000.0 {
         format!("{:.1}k", v / 1000.0)
