@@ -16,6 +16,8 @@
 pub fn ensure_open_files(wanted: u64) -> Result<u64, String> {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).map_err(|e| format!("cannot read RLIMIT_NOFILE: {e}"))?;
+    // rlim_t is u64 on Linux and macOS but not on every Unix.
+    #[allow(clippy::unnecessary_cast)]
     let (soft, hard) = (soft as u64, hard as u64);
     if soft >= wanted {
         return Ok(soft);
