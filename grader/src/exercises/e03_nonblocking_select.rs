@@ -279,11 +279,7 @@ fn escape_lines(lines: &[Vec<u8>]) -> String {
     if lines.is_empty() {
         return "nothing".into();
     }
-    lines
-        .iter()
-        .map(|l| format!("\"{}\"", transcript::escape(l)))
-        .collect::<Vec<_>>()
-        .join(", ")
+    lines.iter().map(|l| transcript::escape(l)).collect::<Vec<_>>().join(", ")
 }
 
 fn many_clients(ctx: &mut Ctx) -> Outcome {
@@ -332,7 +328,7 @@ fn many_clients(ctx: &mut Ctx) -> Outcome {
                 ));
                 return Err(ctx.with_program_panic(
                     Failure::new(format!(
-                        "with {} clients connected, client {} expected its greeting \"{}\" within 10 s",
+                        "with {} clients connected, client {} expected its greeting {} within 10 s",
                         crowd.len(),
                         i + 1,
                         transcript::escape(&expected)
@@ -354,7 +350,7 @@ fn many_clients(ctx: &mut Ctx) -> Outcome {
             .stream
             .write_all(&line)
             .map_err(|e| Failure::io(&format!("client {} sending", s + 1), &e))?;
-        ctx.step(format!("client {} sent \"{}\"", s + 1, transcript::escape(&line)));
+        ctx.step(format!("client {} sent {}", s + 1, transcript::escape(&line)));
         let mut message = format!("{}: ", crowd[s].local).into_bytes();
         message.extend_from_slice(&line);
         sent.push((s, message));
@@ -583,7 +579,7 @@ fn join_with_small_window(ctx: &Ctx, addr: SocketAddr) -> Result<Member, Failure
     ctx.step(format!("the slow client received {}", escape_lines(&lines)));
     if lines.first() != Some(&expected) {
         return Err(Failure::new(format!(
-            "the slow client expected its greeting \"{}\"",
+            "the slow client expected its greeting {}",
             transcript::escape(&expected)
         )));
     }
