@@ -25,7 +25,6 @@ use std::path::{Component, Path, PathBuf};
 /// when merging those branches (and then every link to them is checked).
 const PENDING: &[&str] = &[
     "02-partial-recv.md",
-    "03-nonblocking-select.md",
     "04-keepalive.md",
     "05-disconnect-detection.md",
     "06-udp-ordering.md",

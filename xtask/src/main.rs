@@ -2,6 +2,7 @@
 //!
 //! `main` only parses arguments and dispatches; each command is one module.
 
+mod bench;
 mod check;
 mod formats;
 mod grade;
@@ -26,6 +27,8 @@ for learners:
                       check again on every save, moving on when one passes
   list                the exercises, in order
   hint EX [--all]     the next hint for an exercise (or all of them)
+  bench [--clients 10,100,500,1000] [--round-trips N] [--no-write]
+                      measure the 01 and 03 servers; writes the table and chart of docs/src/03
   reset EX            put the stub back; your version goes to a backup folder
 
 for instructors (docs/src/instructors.md):
@@ -68,6 +71,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         "watch" => watch::run(&manifest, rest),
         "reset" => reset::run(&manifest, rest),
         "grade" => grade::run(&manifest, rest),
+        "bench" => bench::run(&manifest, rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
