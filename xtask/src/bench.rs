@@ -353,11 +353,14 @@ fn write_table(chapter: &Path, table: &str) -> Result<(), String> {
 
 /// A hand-written SVG: three panels (threads, memory, p99 latency) against
 /// the number of clients on a logarithmic axis, one line per server.
+/// A chart panel: its title and how to read its value from a row.
+type Panel = (&'static str, fn(&Row) -> f64);
+
 fn svg(rows: &[Row]) -> String {
     const W: f64 = 300.0;
     const H: f64 = 240.0;
     const COLOURS: [&str; 2] = ["#d1495b", "#00798c"];
-    let panels: [(&str, fn(&Row) -> f64); 3] = [
+    let panels: [Panel; 3] = [
         ("threads", |r| r.threads as f64),
         ("resident memory (MiB)", |r| r.rss_kib as f64 / 1024.0),
         ("p99 round trip (µs)", |r| r.p99_us),
