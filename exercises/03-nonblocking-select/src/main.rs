@@ -29,7 +29,7 @@
 
 // Until you write them, the functions below leave their arguments, the
 // imports and some helpers unused. Delete this line once you are done.
-#![allow(unused_variables, unused_imports, unused_mut, dead_code)]
+#![allow(unused_variables, unused_imports, unused_mut, dead_code, clippy::ptr_arg)]
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
