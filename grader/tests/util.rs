@@ -119,7 +119,14 @@ impl Mutant {
     /// the expected test fails (not passes, not skipped).
     pub fn assert_caught(&self) {
         let target = self.build();
-        let report = runner::run_exercise(exercise(self.exercise), &target, &options());
+        // Only the test meant to catch the mistake: running every test of a
+        // hanging mutant would cost the sum of all their limits. Set
+        // SOCKLINGS_MUTANTS_ALL=1 to see everything each mutant fails.
+        let mut options = options();
+        if std::env::var_os("SOCKLINGS_MUTANTS_ALL").is_none() {
+            options.only = vec![self.caught_by.to_string()];
+        }
+        let report = runner::run_exercise(exercise(self.exercise), &target, &options);
         let test = report
             .tests
             .iter()
