@@ -35,6 +35,12 @@ fn main() {
     // kernel pick the right source address.
     let local: SocketAddr = if to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().expect("a valid address");
     let socket = UdpSocket::bind(local).unwrap_or_else(|e| common::fail(&format!("cannot bind {local}: {e}")));
+    send_messages(&socket, to, count, first, size, interval);
+    println!("sent {count} messages");
+}
+
+/// Sends messages 0 to count-1, each in one datagram, one every `interval`.
+fn send_messages(socket: &UdpSocket, to: SocketAddr, count: u64, first: u16, size: usize, interval: Duration) {
     let mut seq = first;
     for index in 0..count {
         let datagram = wire::encode_data(seq, &common::payload(index, size));
@@ -50,5 +56,4 @@ fn main() {
         // fit. Part 1 has no acknowledgements to slow it down, so it waits.
         thread::sleep(interval);
     }
-    println!("sent {count} messages");
 }
