@@ -88,6 +88,9 @@ impl Mutant {
         let toml = std::fs::read_to_string(&manifest_path).unwrap();
         let solution_package = exercise.package_for(Kind::Solutions);
         let toml = toml.replacen(&format!("name = \"{solution_package}\""), &format!("name = \"{package}\""), 1);
+        // Other programs of the crate (`[[bin]] name = "<package>-<role>"`)
+        // follow the package's new name, as `Target::bin` expects.
+        let toml = toml.replace(&format!("name = \"{solution_package}-"), &format!("name = \"{package}-"));
         // An empty [workspace] keeps the copy out of the socklings workspace.
         std::fs::write(&manifest_path, format!("{toml}\n[workspace]\n")).unwrap();
         std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
@@ -119,7 +122,13 @@ impl Mutant {
     /// the expected test fails (not passes, not skipped).
     pub fn assert_caught(&self) {
         let target = self.build();
-        let report = runner::run_exercise(exercise(self.exercise), &target, &options());
+        // Only the test that must catch the mistake: the others would pass or
+        // fail without proving anything, and some take their whole time limit.
+        let only = Options {
+            only: vec![self.caught_by.to_string()],
+            ..options()
+        };
+        let report = runner::run_exercise(exercise(self.exercise), &target, &only);
         let test = report
             .tests
             .iter()

@@ -48,7 +48,10 @@ fn main() {
     let rto = Duration::from_millis(args.get(USAGE, "rto-ms", Some(200)));
     let max_retries: u32 = args.get(USAGE, "max-retries", Some(10));
     if size > wire::MAX_PAYLOAD {
-        common::fail(&format!("--size {size} is too large: a datagram carries at most {} bytes of payload", wire::MAX_PAYLOAD));
+        common::fail(&format!(
+            "--size {size} is too large: a datagram carries at most {} bytes of payload",
+            wire::MAX_PAYLOAD
+        ));
     }
 
     let local: SocketAddr = if to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().expect("a valid address");

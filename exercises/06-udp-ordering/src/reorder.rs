@@ -50,13 +50,10 @@ pub struct Reorder {
     next: u16,
     /// How many sequence numbers, starting at `next`, may be held.
     window: usize,
-    /// `held[k]` is the payload of `next + k`, if it has arrived. Never
-    /// longer than `window`; `held[0]` is always `None` (it would have been
-    /// delivered).
-    held: VecDeque<Option<Vec<u8>>>,
-    /// When the current gap (a missing `next` with later messages held)
-    /// was first seen; the loss timeout counts from here.
-    gap_since: Option<Instant>,
+    /// `held[k]` is message `next + k` with the time it arrived, if it has.
+    /// Never longer than `window`; `held[0]` is always `None` (it would have
+    /// been delivered).
+    held: VecDeque<Option<(Instant, Vec<u8>)>>,
 }
 
 impl Reorder {
@@ -68,41 +65,43 @@ impl Reorder {
             // "behind" ambiguous (see `seq_distance`).
             window: window.clamp(1, 32_768),
             held: VecDeque::new(),
-            gap_since: None,
         }
     }
 
     /// Takes one arriving data datagram; messages that became deliverable
     /// are appended to `events`, in order.
     pub fn push(&mut self, seq: u16, payload: &[u8], now: Instant, events: &mut Vec<Event>) -> Arrival {
-        // TODO: Drop a datagram behind `next` (a duplicate) or at least `window`
+        // TODO: Drop a datagram behind `next` (a duplicate) or `window` or more
         // ahead of it (out of window) without storing it. Otherwise hold a copy
-        // of its payload in its slot (unless the slot is already full: another
-        // duplicate), deliver what became ready, start the gap clock if a gap
-        // remains, and say what happened.
+        // of its payload, with its arrival time, in its slot (unless the slot is
+        // already full: another duplicate), deliver what became ready, and say
+        // what happened.
         todo!()
     }
 
-    /// When the current gap will be declared lost, if there is one. The
+    /// When the current gap will be declared lost, if there is one: the
+    /// loss timeout after the first message *behind* the gap arrived. The
     /// receiver waits for the next datagram at most until then.
     pub fn deadline(&self, loss_timeout: Duration) -> Option<Instant> {
-        // TODO: Return when the current gap times out, or None if there is no gap.
+        // TODO: Return the arrival time of the first held message plus the loss
+        // timeout (the messages before it are late since it came), or None when
+        // nothing is held.
         todo!()
     }
 
     /// Gives up on missing messages whose timeout has passed: each is
     /// reported lost, and what was held behind them is delivered.
     pub fn expire(&mut self, now: Instant, loss_timeout: Duration, events: &mut Vec<Event>) {
-        // TODO: Once the gap's deadline has passed, report every missing message
-        // before the first held one as lost, move `next` past them, deliver what
-        // is then ready, and give any remaining gap a fresh clock.
+        // TODO: While the deadline has passed, report every missing message before
+        // the first held one as lost, move `next` past them, and deliver what is
+        // then ready.
         todo!()
     }
 
     /// Delivers `next` and every consecutive held message after it.
     fn deliver_ready(&mut self, events: &mut Vec<Event>) {
         // TODO: While the message `next` is held, remove it, report it delivered,
-        // and advance `next` (65 535 is followed by 0); a closed gap stops its clock.
+        // and advance `next` (65 535 is followed by 0).
         todo!()
     }
 }

@@ -31,7 +31,10 @@ fn main() {
     let size: usize = args.get(USAGE, "size", Some(100));
     let interval = Duration::from_millis(args.get(USAGE, "interval-ms", Some(1)));
     if size > wire::MAX_PAYLOAD {
-        common::fail(&format!("--size {size} is too large: a datagram carries at most {} bytes of payload", wire::MAX_PAYLOAD));
+        common::fail(&format!(
+            "--size {size} is too large: a datagram carries at most {} bytes of payload",
+            wire::MAX_PAYLOAD
+        ));
     }
 
     // Port 0: any free local port will do, the receiver learns it from each

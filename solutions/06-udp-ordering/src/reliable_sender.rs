@@ -44,7 +44,10 @@ fn main() {
     let rto = Duration::from_millis(args.get(USAGE, "rto-ms", Some(200)));
     let max_retries: u32 = args.get(USAGE, "max-retries", Some(10));
     if size > wire::MAX_PAYLOAD {
-        common::fail(&format!("--size {size} is too large: a datagram carries at most {} bytes of payload", wire::MAX_PAYLOAD));
+        common::fail(&format!(
+            "--size {size} is too large: a datagram carries at most {} bytes of payload",
+            wire::MAX_PAYLOAD
+        ));
     }
 
     let local: SocketAddr = if to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().expect("a valid address");
@@ -152,7 +155,11 @@ fn send_all(
                 // Anything else is malformed and ignored: the sender reports
                 // nothing on stdout, to keep the grader's view clean.
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) => {}
             // An ICMP "port unreachable" for an earlier datagram can surface
             // here as ECONNREFUSED on some systems: the peer may come back.
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}

@@ -50,13 +50,10 @@ pub struct Reorder {
     next: u16,
     /// How many sequence numbers, starting at `next`, may be held.
     window: usize,
-    /// `held[k]` is the payload of `next + k`, if it has arrived. Never
-    /// longer than `window`; `held[0]` is always `None` (it would have been
-    /// delivered).
-    held: VecDeque<Option<Vec<u8>>>,
-    /// When the current gap (a missing `next` with later messages held)
-    /// was first seen; the loss timeout counts from here.
-    gap_since: Option<Instant>,
+    /// `held[k]` is message `next + k` with the time it arrived, if it has.
+    /// Never longer than `window`; `held[0]` is always `None` (it would have
+    /// been delivered).
+    held: VecDeque<Option<(Instant, Vec<u8>)>>,
 }
 
 impl Reorder {
@@ -68,7 +65,6 @@ impl Reorder {
             // "behind" ambiguous (see `seq_distance`).
             window: window.clamp(1, 32_768),
             held: VecDeque::new(),
-            gap_since: None,
         }
     }
 
@@ -94,54 +90,43 @@ impl Reorder {
             return Arrival::Duplicate;
         }
         // Copy the payload out of the receive buffer, which the next
-        // `recv_from` will overwrite.
-        self.held[slot] = Some(payload.to_vec());
+        // `recv_from` will overwrite, and note when it came: if it came
+        // early, the messages before it are late from now on.
+        self.held[slot] = Some((now, payload.to_vec()));
         self.deliver_ready(events);
-        if self.gap_since.is_none() && !self.held.is_empty() {
-            // Something arrived early: `next` is now officially late.
-            self.gap_since = Some(now);
-        }
         Arrival::Accepted
     }
 
-    /// When the current gap will be declared lost, if there is one. The
+    /// When the current gap will be declared lost, if there is one: the
+    /// loss timeout after the first message *behind* the gap arrived. The
     /// receiver waits for the next datagram at most until then.
     pub fn deadline(&self, loss_timeout: Duration) -> Option<Instant> {
-        self.gap_since.map(|since| since + loss_timeout)
+        self.held.iter().flatten().next().map(|(arrived, _)| *arrived + loss_timeout)
     }
 
     /// Gives up on missing messages whose timeout has passed: each is
     /// reported lost, and what was held behind them is delivered.
     pub fn expire(&mut self, now: Instant, loss_timeout: Duration, events: &mut Vec<Event>) {
-        let Some(deadline) = self.deadline(loss_timeout) else { return };
-        if now < deadline {
-            return;
-        }
-        // Every message missing before the first held one has been missing
-        // at least since the gap was seen: declare all of them lost.
-        while matches!(self.held.front(), Some(None)) {
-            self.held.pop_front();
-            events.push(Event::Lost(self.next));
-            self.next = self.next.wrapping_add(1);
-        }
-        self.gap_since = None;
-        self.deliver_ready(events);
-        if !self.held.is_empty() {
-            // Another gap further on: it gets a full timeout of its own.
-            self.gap_since = Some(now);
+        // Several gaps may be overdue at once (the receiver may have been
+        // busy): handle each in turn, oldest first.
+        while self.deadline(loss_timeout).is_some_and(|deadline| now >= deadline) {
+            while matches!(self.held.front(), Some(None)) {
+                self.held.pop_front();
+                events.push(Event::Lost(self.next));
+                self.next = self.next.wrapping_add(1);
+            }
+            self.deliver_ready(events);
         }
     }
 
     /// Delivers `next` and every consecutive held message after it.
     fn deliver_ready(&mut self, events: &mut Vec<Event>) {
         while let Some(Some(_)) = self.held.front() {
-            let payload = self.held.pop_front().flatten().expect("the front slot is full");
+            let (_, payload) = self.held.pop_front().flatten().expect("the front slot is full");
             events.push(Event::Deliver(self.next, payload));
             // Wrapping: after 65 535 comes 0. A plain `+ 1` would panic in a
             // debug build, and overflow silently in a release one.
             self.next = self.next.wrapping_add(1);
-            // The gap, if any, is closed; a new one starts its own clock.
-            self.gap_since = None;
         }
     }
 }
