@@ -928,8 +928,8 @@ fn reliable(ctx: &mut Ctx) -> Outcome {
     let sent = log.forward.len() as u64;
     if sent > 10 * COUNT {
         return Err(Failure::new(format!(
-            "your sender sent {sent} datagrams for {COUNT} messages (at 20% loss about {} are needed); it retransmits far too eagerly, flooding the network",
-            COUNT * 2
+            "your sender sent {sent} datagrams for {COUNT} messages (at 20% loss a few hundred are needed, and at most {} are allowed); it retransmits far too eagerly, flooding the network",
+            10 * COUNT
         ))
         .hint("Retransmit a message only when its own timer (--rto-ms) has run out, not on every turn of the loop."));
     }
