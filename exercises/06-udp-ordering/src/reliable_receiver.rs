@@ -5,10 +5,12 @@
 //! Usage: `udp-ordering-reliable-receiver [--bind ADDR] [--first-seq N]
 //! [--window N]`. Prints `listening on <address>`, then `deliver` and
 //! `malformed` lines like part 1's receiver. Runs until it is killed.
+//!
+//! Check your work with `cargo xtask check 06`; read docs/src/06-udp-ordering.md.
 
 // Until you write them, the functions below leave their arguments, the
 // imports and some helpers unused. Delete this line once you are done.
-#![allow(unused_variables, unused_imports, unused_mut, dead_code)]
+#![allow(unused_variables, unused_imports, unused_mut, dead_code, clippy::ptr_arg)]
 
 // The four programs share these modules; each uses only part of them.
 #[allow(dead_code)]

@@ -5,10 +5,12 @@
 //! [--size BYTES] [--interval-ms MS]`. Sends messages 0 to N-1 (their bytes
 //! come from `common::payload`), numbered from `--first-seq` (default 0),
 //! one every `--interval-ms` (default 1), prints `sent <N> messages`, and exits.
+//!
+//! Check your work with `cargo xtask check 06`; read docs/src/06-udp-ordering.md.
 
 // Until you write them, the functions below leave their arguments, the
 // imports and some helpers unused. Delete this line once you are done.
-#![allow(unused_variables, unused_imports, unused_mut, dead_code)]
+#![allow(unused_variables, unused_imports, unused_mut, dead_code, clippy::ptr_arg)]
 
 // The four programs share these modules; each uses only part of them.
 #[allow(dead_code)]

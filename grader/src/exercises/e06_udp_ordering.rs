@@ -721,7 +721,7 @@ fn flood(ctx: &mut Ctx) -> Outcome {
     ctx.step(format!(
         "the grader sends {FLOOD} datagrams of {FLOOD_SIZE} bytes with sequence numbers 1000 to {}, all far beyond a window of 256 (about {} MiB if stored), waiting whenever your socket's queue is full so that none is lost on the way",
         1000 + FLOOD - 1,
-        FLOOD * FLOOD_SIZE as u64 >> 20
+        (FLOOD * FLOOD_SIZE as u64) >> 20
     ));
     let filler = payload(7, FLOOD_SIZE);
     let flood_by = Instant::now() + ctx.remaining().saturating_sub(12 * S);

@@ -145,10 +145,9 @@ fn send_all(
                     // outside the window (old duplicates) are ignored.
                     if let Some(front) = flight.front() {
                         let offset = wire::seq_distance(front.seq, seq);
-                        if offset >= 0 {
-                            if let Some(message) = flight.get_mut(offset as usize) {
-                                message.acked = true;
-                            }
+                        // A negative offset (behind the front) fails try_from.
+                        if let Some(message) = usize::try_from(offset).ok().and_then(|i| flight.get_mut(i)) {
+                            message.acked = true;
                         }
                     }
                 }
