@@ -208,7 +208,7 @@ fn poll_lines(ctx: &Ctx, receiver: &mut Program, lines: &RefCell<Lines>, slice: 
     if let Some(status) = receiver.poll_exit() {
         return Err(ctx.with_program_panic(
             Failure::new(format!(
-                "your receiver exited ({}) while the test still expected lines from it; a receiver runs until it is stopped",
+                "your receiver exited ({}) while the test still expected lines from it; a receiver runs until it is stopped.",
                 describe_status(status)
             )),
             receiver,
@@ -482,7 +482,10 @@ fn run_part1(ctx: &mut Ctx, p: &Part1) -> Result<Run1, Failure> {
     if let Some((summary, hint)) = verdict.violation.take() {
         return Err(Failure::new(summary).hint(hint));
     }
-    if !verdict.complete(p.count) {
+    // If the kernel itself dropped the last datagrams at the receiver's full
+    // socket buffer (a very busy machine), nothing can reveal their loss.
+    let unaccounted = p.count - verdict.next_index;
+    if !verdict.complete(p.count) && unaccounted > kernel_drops {
         let missing = p.first.wrapping_add(verdict.next_index as u16);
         return Err(Failure::new(format!(
             "{:.1} s after the sender finished, message {} (sequence number {missing}) was still neither delivered nor reported lost; with a loss timeout of {} ms your receiver should have given up on it long before",
