@@ -88,6 +88,9 @@ impl Mutant {
         let toml = std::fs::read_to_string(&manifest_path).unwrap();
         let solution_package = exercise.package_for(Kind::Solutions);
         let toml = toml.replacen(&format!("name = \"{solution_package}\""), &format!("name = \"{package}\""), 1);
+        // Other programs of the crate (`[[bin]] name = "<package>-<role>"`)
+        // follow the package's new name, as `Target::bin` expects.
+        let toml = toml.replace(&format!("name = \"{solution_package}-"), &format!("name = \"{package}-"));
         // An empty [workspace] keeps the copy out of the socklings workspace.
         std::fs::write(&manifest_path, format!("{toml}\n[workspace]\n")).unwrap();
         std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();

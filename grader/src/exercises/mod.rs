@@ -5,9 +5,11 @@ use crate::registry::TestCase;
 
 pub mod e01_bind_listen_accept;
 pub mod e03_nonblocking_select;
+pub mod e06_udp_ordering;
 
 /// Every exercise's tests, by exercise id (as in `exercises.toml`).
 pub static ALL: &[(&str, &[TestCase])] = &[
     ("01-bind-listen-accept", e01_bind_listen_accept::TESTS),
     ("03-nonblocking-select", e03_nonblocking_select::TESTS),
+    ("06-udp-ordering", e06_udp_ordering::TESTS),
 ];

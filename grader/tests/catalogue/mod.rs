@@ -5,3 +5,4 @@
 
 mod e01_bind_listen_accept;
 mod e03_nonblocking_select;
+mod e06_udp_ordering;
