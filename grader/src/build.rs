@@ -50,9 +50,15 @@ impl Cargo {
     /// Builds `package` of the workspace (or of `manifest_path` when given).
     /// On failure returns the compiler's messages.
     pub fn build(&self, package: &str, manifest_path: Option<&Path>) -> Result<(), String> {
+        self.run("build", package, manifest_path, &[])
+    }
+
+    /// Runs `cargo SUBCOMMAND --package PACKAGE ... -- TOOL_ARGS` (build,
+    /// clippy); on failure returns the compiler's messages.
+    pub fn run(&self, subcommand: &str, package: &str, manifest_path: Option<&Path>, tool_args: &[&str]) -> Result<(), String> {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = Command::new(cargo);
-        command.current_dir(&self.root).arg("build").arg("--package").arg(package);
+        command.current_dir(&self.root).arg(subcommand).arg("--package").arg(package);
         if let Some(path) = manifest_path {
             command.arg("--manifest-path").arg(path);
         }
@@ -62,6 +68,9 @@ impl Cargo {
             .arg("--message-format")
             .arg("short");
         command.arg("--color").arg(if self.color { "always" } else { "never" });
+        if !tool_args.is_empty() {
+            command.arg("--").args(tool_args);
+        }
         let output = command.output().map_err(|e| format!("cannot run cargo: {e}"))?;
         if output.status.success() {
             return Ok(());
@@ -73,7 +82,11 @@ impl Cargo {
             .filter(|l| {
                 let t = strip_ansi(l);
                 let t = t.trim_start();
-                !(t.starts_with("Compiling ") || t.starts_with("Blocking ") || t.starts_with("Updating ") || t.starts_with("Locking "))
+                !(t.starts_with("Compiling ")
+                    || t.starts_with("Checking ")
+                    || t.starts_with("Blocking ")
+                    || t.starts_with("Updating ")
+                    || t.starts_with("Locking "))
             })
             .collect();
         Err(kept.join("\n"))
@@ -94,11 +107,13 @@ impl Cargo {
     pub fn build_target(&self, exercise: &Exercise, kind: Kind, short_writes: Option<PathBuf>) -> Result<Target, String> {
         let package = exercise.package_for(kind);
         self.build(&package, None)?;
+        let source_dir = self.root.join(kind.dir_name()).join(&exercise.dir);
+        crate::extras::build(self, exercise, &package, &source_dir, None)?;
         Ok(Target {
             kind,
             package,
             bin_dir: self.bin_dir(),
-            source_dir: self.root.join(kind.dir_name()).join(&exercise.dir),
+            source_dir,
             short_writes,
         })
     }
