@@ -7,7 +7,7 @@
 //!
 //! - **Forbidden methods.** A crate with a `clippy.toml` (for example one
 //!   whose `disallowed-methods` lists `std::io::Read::read_exact`) is checked
-//!   with `cargo clippy -- -F clippy::disallowed_methods`. `-F` (forbid) also
+//!   with `cargo clippy -- -A clippy::all -F clippy::disallowed_methods`. `-F` (forbid) also
 //!   refuses an `#[allow(...)]` in the source. A violation is reported like a
 //!   compile error. Where clippy is not installed the check is left out.
 //! - **Probes.** `grader/probes/eNN.rs` (NN the exercise's number) is compiled
@@ -40,7 +40,14 @@ pub fn build(cargo: &Cargo, exercise: &Exercise, package: &str, source_dir: &Pat
 }
 
 fn forbidden_methods(cargo: &Cargo, package: &str, manifest_path: Option<&Path>) -> Result<(), String> {
-    match cargo.run("clippy", package, manifest_path, &["-F", "clippy::disallowed_methods"]) {
+    // Only this lint: clippy's other deny-by-default lints are not this
+    // check's business (and a learner's draft may well trip them).
+    match cargo.run(
+        "clippy",
+        package,
+        manifest_path,
+        &["-A", "clippy::all", "-F", "clippy::disallowed_methods"],
+    ) {
         Ok(()) => Ok(()),
         // No clippy on this machine (rustup's minimal profile): nothing to enforce with.
         Err(log) if log.contains("no such command") => Ok(()),
