@@ -559,7 +559,7 @@ fn replies_complete(case: &Case, received: usize) -> usize {
 
 fn empty_frame_note(extra: &[u8]) -> &'static str {
     if extra.starts_with(&[0, 0, 0, 0]) {
-        ". That is an empty frame (length 0): did your server take the client's close (a 0-byte read) for an empty frame?"
+        ". That is an empty frame (length 0) the client never sent: either part of a header was taken for a whole one (a single read), or the client's close (a 0-byte read) was taken for an empty frame"
     } else {
         ""
     }
