@@ -171,7 +171,10 @@ fn read_loop() {
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => ok(&format!("read_full returned UnexpectedEof: {e}")),
         Err(e) => fail_err("read_full should return ErrorKind::UnexpectedEof when the peer closes early", &e),
         Ok(()) => fail(
-            &format!("read_full returned Ok although only 4 of 10 bytes arrived; the buffer holds {}", show(&buf)),
+            &format!(
+                "read_full returned Ok although only 4 of 10 bytes arrived; the buffer holds {}",
+                show(&buf)
+            ),
             "a 0-byte read before buf is full means the message was cut off: return an error of kind UnexpectedEof, not a shorter message",
         ),
     }
@@ -181,17 +184,27 @@ fn read_loop() {
         stream.extend_from_slice(&(payload.len() as u32).to_be_bytes());
         stream.extend_from_slice(payload);
     }
-    check("read_frame reads frames of 2, 0 and 300 bytes (lengths big-endian: 00 00 01 2c is 300) from the same trickling reader, then None at the end");
+    check(
+        "read_frame reads frames of 2, 0 and 300 bytes (lengths big-endian: 00 00 01 2c is 300) from the same trickling reader, then None at the end",
+    );
     let mut r = Trickle::new(&stream);
     for expected in [&b"hi"[..], b"", &[7u8; 300]] {
         match read_frame(&mut r, 1 << 20) {
             Ok(Some(payload)) if payload == expected => {}
             Ok(Some(payload)) => fail(
-                &format!("read_frame returned a payload of {} bytes, {}, where {} was sent", payload.len(), show(&payload), show(expected)),
+                &format!(
+                    "read_frame returned a payload of {} bytes, {}, where {} was sent",
+                    payload.len(),
+                    show(&payload),
+                    show(expected)
+                ),
                 "the length is 4 bytes, big-endian (u32::from_be_bytes); the payload is exactly that many bytes after it",
             ),
             Ok(None) => fail(
-                &format!("read_frame returned None (the peer closed) before the frame {} was read", show(expected)),
+                &format!(
+                    "read_frame returned None (the peer closed) before the frame {} was read",
+                    show(expected)
+                ),
                 "return None only when read returns 0 before the first byte of a header",
             ),
             Err(e) => fail_err(&format!("read_frame failed on the frame {}", show(expected)), &e),
@@ -200,7 +213,11 @@ fn read_loop() {
     match read_frame(&mut r, 1 << 20) {
         Ok(None) => ok("read_frame returned the three payloads, then None when the stream ended between frames"),
         Ok(Some(p)) => fail(
-            &format!("after the last frame the stream ended, but read_frame returned a frame of {} bytes {}", p.len(), show(&p)),
+            &format!(
+                "after the last frame the stream ended, but read_frame returned a frame of {} bytes {}",
+                p.len(),
+                show(&p)
+            ),
             "a 0-byte read before a header is the peer closing, not an empty frame: return Ok(None)",
         ),
         Err(e) => fail_err("the stream ended cleanly between frames, but read_frame returned an error", &e),
@@ -256,7 +273,11 @@ fn write_loop() {
     match write_full(&mut w, text) {
         Ok(()) if w.written == text => ok(&format!("write_full wrote {} in {} calls to write", show(&w.written), w.calls)),
         Ok(()) => fail(
-            &format!("write_full returned Ok, but the writer received {}, not {}", show(&w.written), show(text)),
+            &format!(
+                "write_full returned Ok, but the writer received {}, not {}",
+                show(&w.written),
+                show(text)
+            ),
             "write returns how many bytes it accepted; write the rest (&buf[n..]) until nothing is left",
         ),
         Err(e) => fail_err("write_full returned an error", &e),
@@ -282,7 +303,10 @@ fn write_loop() {
     w.accepts_nothing = true;
     match write_full(&mut w, text) {
         Err(e) if e.kind() == io::ErrorKind::WriteZero => ok(&format!("write_full returned WriteZero: {e}")),
-        Err(e) => ok(&format!("write_full returned an error ({:?}: {e}); WriteZero is the usual kind", e.kind())),
+        Err(e) => ok(&format!(
+            "write_full returned an error ({:?}: {e}); WriteZero is the usual kind",
+            e.kind()
+        )),
         Ok(()) => fail(
             "write_full returned Ok although the writer accepted none of the 20 bytes",
             "when write returns Ok(0), return an error of kind WriteZero",

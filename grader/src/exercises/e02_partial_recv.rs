@@ -730,9 +730,9 @@ fn pipelined_replies(ctx: &mut Ctx) -> Outcome {
     let medium = random_bytes(ctx.seed ^ 0x5555, 300);
     let payloads: [&[u8]; 4] = [b"a", &medium, b"", &big];
     let burst: Vec<u8> = payloads.iter().flat_map(|p| frame(p)).collect();
-    ctx.step(format!(
-        "client 1 sends four frames in one write (payloads of 1, 300, 0 and 70000 bytes; headers 00 00 00 01, 00 00 01 2c, 00 00 00 00, 00 01 11 70), still without closing"
-    ));
+    ctx.step(
+        "client 1 sends four frames in one write (payloads of 1, 300, 0 and 70000 bytes; headers 00 00 00 01, 00 00 01 2c, 00 00 00 00, 00 01 11 70), still without closing",
+    );
     client.send(&burst)?;
     for payload in payloads {
         expect_reply(
