@@ -52,8 +52,14 @@ impl Cargo {
     /// Builds `package` of the workspace (or of `manifest_path` when given).
     /// On failure returns the compiler's messages.
     pub fn build(&self, package: &str, manifest_path: Option<&Path>) -> Result<(), String> {
+        self.run("build", package, manifest_path, &[])
+    }
+
+    /// Runs `cargo SUBCOMMAND --package PACKAGE ... -- TOOL_ARGS` (build,
+    /// clippy); on failure returns the compiler's messages.
+    pub fn run(&self, subcommand: &str, package: &str, manifest_path: Option<&Path>, tool_args: &[&str]) -> Result<(), String> {
         let output = self
-            .command(package, manifest_path)
+            .command(subcommand, package, manifest_path, tool_args)
             .output()
             .map_err(|e| format!("cannot run cargo: {e}"))?;
         if output.status.success() {
@@ -66,7 +72,7 @@ impl Cargo {
     /// scripts it started) when `limit` passes, so a build that never ends
     /// cannot hold up a grade. Cargo runs in its own process group.
     pub fn build_within(&self, package: &str, manifest_path: Option<&Path>, limit: Duration) -> Result<(), BuildError> {
-        let mut command = self.command(package, manifest_path);
+        let mut command = self.command("build", package, manifest_path, &[]);
         command.stdout(Stdio::null()).stderr(Stdio::piped());
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
@@ -114,10 +120,10 @@ impl Cargo {
         }
     }
 
-    fn command(&self, package: &str, manifest_path: Option<&Path>) -> Command {
+    fn command(&self, subcommand: &str, package: &str, manifest_path: Option<&Path>, tool_args: &[&str]) -> Command {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = Command::new(cargo);
-        command.current_dir(&self.root).arg("build").arg("--package").arg(package);
+        command.current_dir(&self.root).arg(subcommand).arg("--package").arg(package);
         if let Some(path) = manifest_path {
             command.arg("--manifest-path").arg(path);
         }
@@ -127,6 +133,9 @@ impl Cargo {
             .arg("--message-format")
             .arg("short");
         command.arg("--color").arg(if self.color { "always" } else { "never" });
+        if !tool_args.is_empty() {
+            command.arg("--").args(tool_args);
+        }
         command
     }
 
@@ -145,11 +154,13 @@ impl Cargo {
     pub fn build_target(&self, exercise: &Exercise, kind: Kind, short_writes: Option<PathBuf>) -> Result<Target, String> {
         let package = exercise.package_for(kind);
         self.build(&package, None)?;
+        let source_dir = self.root.join(kind.dir_name()).join(&exercise.dir);
+        crate::extras::build(self, exercise, &package, &source_dir, None)?;
         Ok(Target {
             kind,
             package,
             bin_dir: self.bin_dir(),
-            source_dir: self.root.join(kind.dir_name()).join(&exercise.dir),
+            source_dir,
             short_writes,
         })
     }
@@ -170,7 +181,11 @@ fn diagnostics(stderr: &[u8]) -> String {
         .filter(|l| {
             let t = strip_ansi(l);
             let t = t.trim_start();
-            !(t.starts_with("Compiling ") || t.starts_with("Blocking ") || t.starts_with("Updating ") || t.starts_with("Locking "))
+            !(t.starts_with("Compiling ")
+                || t.starts_with("Checking ")
+                || t.starts_with("Blocking ")
+                || t.starts_with("Updating ")
+                || t.starts_with("Locking "))
         })
         .collect();
     kept.join("\n")

@@ -109,6 +109,8 @@ impl Mutant {
         cargo()
             .build(&package, Some(&manifest_path))
             .unwrap_or_else(|log| panic!("mutant {} does not compile:\n{log}", self.name));
+        grader::extras::build(&cargo(), exercise, &package, &dir, Some(&manifest_path))
+            .unwrap_or_else(|log| panic!("mutant {} fails the exercise's build checks:\n{log}", self.name));
         Target {
             kind: Kind::Solutions,
             package,

@@ -4,6 +4,7 @@
 use crate::registry::TestCase;
 
 pub mod e01_bind_listen_accept;
+pub mod e02_partial_recv;
 pub mod e03_nonblocking_select;
 pub mod e06_udp_ordering;
 
@@ -12,4 +13,5 @@ pub static ALL: &[(&str, &[TestCase])] = &[
     ("01-bind-listen-accept", e01_bind_listen_accept::TESTS),
     ("03-nonblocking-select", e03_nonblocking_select::TESTS),
     ("06-udp-ordering", e06_udp_ordering::TESTS),
+    ("02-partial-recv", e02_partial_recv::TESTS),
 ];

@@ -4,5 +4,6 @@
 //! defect: it cannot fail, so it proves nothing.
 
 mod e01_bind_listen_accept;
+mod e02_partial_recv;
 mod e03_nonblocking_select;
 mod e06_udp_ordering;

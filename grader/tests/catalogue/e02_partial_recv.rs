@@ -1,0 +1,233 @@
+//! Known-wrong versions of exercise 02, each the reference solution with one mistake.
+
+use crate::util::Mutant;
+
+const EX: &str = "02-partial-recv";
+const FRAME: &str = "src/frame.rs";
+const MAIN: &str = "src/main.rs";
+
+/// Assumes one read returns everything asked for: read_full reads once.
+#[test]
+fn single_read() {
+    Mutant {
+        name: "single-read",
+        exercise: EX,
+        mistake: "read_full calls read once and assumes the buffer is full",
+        file: FRAME,
+        replace: &[("    while filled < buf.len() {", "    if filled < buf.len() {")],
+        caught_by: "one-byte-segments",
+    }
+    .assert_caught();
+}
+
+/// Takes the client's close (a 0-byte read) for an empty frame, and answers it forever.
+#[test]
+fn zero_read_as_empty_frame() {
+    Mutant {
+        name: "zero-read-as-empty-frame",
+        exercise: EX,
+        mistake: "read_frame returns an empty frame when read returns 0, so the server spins answering it",
+        file: FRAME,
+        replace: &[(
+            "            Ok(0) => return Ok(None),",
+            "            Ok(0) => return Ok(Some(Vec::new())),",
+        )],
+        caught_by: "close-mid-header",
+    }
+    .assert_caught();
+}
+
+/// Puts lengths on the wire little-endian (both ways, consistently wrong).
+#[test]
+fn little_endian_length() {
+    Mutant {
+        name: "little-endian-length",
+        exercise: EX,
+        mistake: "reads and writes the length as little-endian",
+        file: FRAME,
+        replace: &[
+            ("u32::from_be_bytes(header)", "u32::from_le_bytes(header)"),
+            ("&len.to_be_bytes()", "&len.to_le_bytes()"),
+        ],
+        caught_by: "pipelined-replies",
+    }
+    .assert_caught();
+}
+
+/// Allocates whatever the header announces.
+#[test]
+fn no_maximum() {
+    Mutant {
+        name: "no-maximum",
+        exercise: EX,
+        mistake: "never checks the length against the maximum",
+        file: FRAME,
+        replace: &[("    if len > max {", "    if false && len > max {")],
+        caught_by: "oversized-frame",
+    }
+    .assert_caught();
+}
+
+/// Calls write once and ignores how many bytes it accepted.
+#[test]
+fn single_write() {
+    Mutant {
+        name: "single-write",
+        exercise: EX,
+        mistake: "write_full calls write once",
+        file: FRAME,
+        replace: &[("    while !buf.is_empty() {", "    if !buf.is_empty() {")],
+        caught_by: "large-reply",
+    }
+    .assert_caught();
+}
+
+/// Writes replies into the BufWriter and never flushes it.
+#[test]
+fn never_flushed() {
+    Mutant {
+        name: "never-flushed",
+        exercise: EX,
+        mistake: "never flushes the BufWriter, so replies leave only when it fills or the connection ends",
+        file: MAIN,
+        replace: &[("        writer.flush()?;\n", "")],
+        caught_by: "pipelined-replies",
+    }
+    .assert_caught();
+}
+
+/// Reads the header's last three bytes with a single read.
+#[test]
+fn header_single_read() {
+    Mutant {
+        name: "header-single-read",
+        exercise: EX,
+        mistake: "reads the rest of the header with one read",
+        file: FRAME,
+        replace: &[(
+            "    read_full(reader, &mut header[1..]).map_err(|e| explain(e, \"in the middle of a frame header\"))?;",
+            "    let _ = reader.read(&mut header[1..])?;",
+        )],
+        caught_by: "split-header",
+    }
+    .assert_caught();
+}
+
+/// Reads the payload with a single read.
+#[test]
+fn payload_single_read() {
+    Mutant {
+        name: "payload-single-read",
+        exercise: EX,
+        mistake: "reads the payload with one read",
+        file: FRAME,
+        replace: &[(
+            "    read_full(reader, &mut payload).map_err(|e| explain(e, \"in the middle of a frame's payload\"))?;",
+            "    let _ = reader.read(&mut payload)?;",
+        )],
+        caught_by: "random-segments",
+    }
+    .assert_caught();
+}
+
+/// Wraps the socket in a new BufReader for every frame, losing what the old one had buffered.
+#[test]
+fn bufreader_per_frame() {
+    Mutant {
+        name: "bufreader-per-frame",
+        exercise: EX,
+        mistake: "creates a new BufReader for each frame",
+        file: MAIN,
+        replace: &[(
+            "read_frame(&mut reader, MAX_FRAME)?",
+            "read_frame(&mut BufReader::new(&stream), MAX_FRAME)?",
+        )],
+        caught_by: "coalesced-frames",
+    }
+    .assert_caught();
+}
+
+/// Treats a close in the middle of a buffer as its end: a cut-off frame is answered.
+#[test]
+fn eof_ends_buffer() {
+    Mutant {
+        name: "eof-ends-buffer",
+        exercise: EX,
+        mistake: "read_full returns Ok when the peer closes early, leaving zeros in the rest of the buffer",
+        file: FRAME,
+        replace: &[(
+            "            Ok(0) => {\n                return Err(io::Error::new(",
+            "            Ok(0) => {\n                return Ok(());\n            }\n            Ok(usize::MAX) => {\n                return Err(io::Error::new(",
+        )],
+        caught_by: "close-mid-payload",
+    }
+    .assert_caught();
+}
+
+/// Ends the whole server when one client's frame is broken.
+#[test]
+fn exits_on_client_error() {
+    Mutant {
+        name: "exits-on-client-error",
+        exercise: EX,
+        mistake: "exits the process when a client's connection fails",
+        file: MAIN,
+        replace: &[(
+            "                        eprintln!(\"client {peer}: {e}\");\n",
+            "                        eprintln!(\"client {peer}: {e}\");\n                        process::exit(1);\n",
+        )],
+        caught_by: "close-mid-payload",
+    }
+    .assert_caught();
+}
+
+/// Returns Interrupted (EINTR) from read_full instead of retrying.
+#[test]
+fn read_interrupted_not_retried() {
+    Mutant {
+        name: "read-interrupted-not-retried",
+        exercise: EX,
+        mistake: "read_full gives up on ErrorKind::Interrupted",
+        file: FRAME,
+        replace: &[(
+            "            // call read again.\n            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n",
+            "            // call read again.\n",
+        )],
+        caught_by: "read-loop-in-process",
+    }
+    .assert_caught();
+}
+
+/// Keeps reading after read returned 0: spins forever at the end of the stream.
+#[test]
+fn read_full_ignores_eof() {
+    Mutant {
+        name: "read-full-ignores-eof",
+        exercise: EX,
+        mistake: "read_full treats a 0-byte read like any other and reads again",
+        file: FRAME,
+        replace: &[(
+            "            Ok(0) => {\n                return Err(",
+            "            Ok(0) if false => {\n                return Err(",
+        )],
+        caught_by: "read-loop-in-process",
+    }
+    .assert_caught();
+}
+
+/// Returns Interrupted (EINTR) from write_full instead of retrying.
+#[test]
+fn write_interrupted_not_retried() {
+    Mutant {
+        name: "write-interrupted-not-retried",
+        exercise: EX,
+        mistake: "write_full gives up on ErrorKind::Interrupted",
+        file: FRAME,
+        replace: &[(
+            "            Ok(n) => buf = &buf[n..],\n            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n",
+            "            Ok(n) => buf = &buf[n..],\n",
+        )],
+        caught_by: "write-loop-in-process",
+    }
+    .assert_caught();
+}

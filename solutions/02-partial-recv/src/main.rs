@@ -1,0 +1,92 @@
+//! Exercise 02: partial reads and writes. A server that answers frames.
+//!
+//! The protocol: a client sends *frames*, each a 4-byte big-endian length
+//! followed by that many bytes of payload (see `frame.rs`). For every frame
+//! the server sends back one frame whose payload is the same bytes in
+//! reverse order, in the order the frames came. When the client closes its
+//! side between two frames, the server closes the connection. A client that
+//! closes in the middle of a frame, or announces a frame above `MAX_FRAME`,
+//! has its connection dropped and the reason printed on stderr; other
+//! clients are not affected.
+//!
+//! Usage: `partial-recv [ADDRESS]` (default `127.0.0.1:7878`). Once
+//! listening, the server prints exactly one line `listening on <address>`.
+
+mod frame;
+
+use frame::{MAX_FRAME, read_frame, write_frame};
+use std::io::{self, BufReader, BufWriter, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process;
+use std::thread;
+
+fn main() {
+    let addr = match std::env::args().nth(1).as_deref().unwrap_or("127.0.0.1:7878").parse::<SocketAddr>() {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("error: the address must look like 127.0.0.1:7878 or [::1]:7878 ({e})");
+            process::exit(2);
+        }
+    };
+    // Exercise 01 built the listener step by step; std's bind does the same
+    // steps (socket, SO_REUSEADDR, bind, listen) in one call.
+    let listener = match TcpListener::bind(addr) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("error: cannot bind {addr}: {e}");
+            process::exit(1);
+        }
+    };
+    match listener.local_addr() {
+        Ok(bound) => println!("listening on {bound}"),
+        Err(e) => {
+            eprintln!("error: cannot read the bound address: {e}");
+            process::exit(1);
+        }
+    }
+    serve(listener);
+}
+
+/// Accepts clients forever, each on its own thread (as in exercise 01).
+fn serve(listener: TcpListener) {
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                thread::spawn(move || {
+                    // One client's broken frame ends that client's
+                    // connection, never the server: report it and go on.
+                    if let Err(e) = handle_client(stream) {
+                        eprintln!("client {peer}: {e}");
+                    }
+                });
+            }
+            Err(e) => eprintln!("accept failed: {e}"),
+        }
+    }
+}
+
+/// Answers one client's frames until it closes its side between two frames.
+///
+/// Both directions go through a buffer. The `BufReader` fetches whatever the
+/// kernel has (one `recv` for many small reads), so the bytes of the next
+/// frame that arrived with this one wait in it rather than being lost; that
+/// is why it is created once per connection, not once per frame. The
+/// `BufWriter` gathers a reply's header and payload so they leave in one
+/// segment, but it sends nothing until it is full or flushed.
+fn handle_client(stream: TcpStream) -> io::Result<()> {
+    // `&TcpStream` implements Read and Write, so one socket can feed both
+    // buffers; dropping `stream` at the end closes it.
+    let mut reader = BufReader::new(&stream);
+    let mut writer = BufWriter::new(&stream);
+    while let Some(payload) = read_frame(&mut reader, MAX_FRAME)? {
+        let reply: Vec<u8> = payload.iter().rev().copied().collect();
+        write_frame(&mut writer, &reply)?;
+        // The client may be waiting for this reply before it sends anything
+        // else, and then nothing would ever push it out of the buffer: flush
+        // now. (A busier server could flush only when no complete request
+        // is already waiting in the BufReader, answering a burst of
+        // pipelined requests with one send.)
+        writer.flush()?;
+    }
+    Ok(())
+}
