@@ -181,6 +181,27 @@ impl Ctx {
         })
     }
 
+    /// Wraps a stream the test connected some other way (for example from
+    /// inside a network namespace, see `fixtures::netns`) as a logged client.
+    pub fn adopt(&mut self, stream: TcpStream) -> Result<Client, Failure> {
+        self.clients += 1;
+        let name = format!("client {}", self.clients);
+        stream.set_read_timeout(Some(IO_TIMEOUT)).ok();
+        stream.set_write_timeout(Some(IO_TIMEOUT)).ok();
+        let local = stream.local_addr().map_err(|e| Failure::io("reading the client's address", &e))?;
+        let peer = stream
+            .peer_addr()
+            .map_err(|e| Failure::io("reading the client's peer address", &e))?;
+        self.step(format!("{name} connected to {peer} from {local}"));
+        Ok(Client {
+            stream,
+            name,
+            transcript: self.transcript.clone(),
+            local,
+            pending: Vec::new(),
+        })
+    }
+
     /// Adds the program's panic, if it had one, to a failure.
     pub fn with_program_panic(&self, failure: Failure, program: &Program) -> Failure {
         failure.with_panic(program.panic())

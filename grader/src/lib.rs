@@ -17,6 +17,7 @@
 pub mod build;
 pub mod ctx;
 pub mod exercises;
+pub mod fixtures;
 pub mod manifest;
 pub mod oserror;
 pub mod platform;
