@@ -181,18 +181,25 @@ impl Ctx {
         })
     }
 
-    /// Wraps a stream the test connected some other way (for example from
-    /// inside a network namespace, see `fixtures::netns`) as a logged client.
-    pub fn adopt(&mut self, stream: TcpStream) -> Result<Client, Failure> {
-        self.clients += 1;
-        let name = format!("client {}", self.clients);
+    /// Wraps a stream the test connected some other way (accepted by a
+    /// grader-side server, or connected from inside a network namespace, see
+    /// `fixtures::netns`) as a logged `Client`. `name` says who it is in the
+    /// transcript; `None` numbers it like `connect` does ("client 2").
+    pub fn adopt(&mut self, stream: TcpStream, name: Option<&str>) -> Result<Client, Failure> {
+        let name = match name {
+            Some(name) => name.to_string(),
+            None => {
+                self.clients += 1;
+                format!("client {}", self.clients)
+            }
+        };
         stream.set_read_timeout(Some(IO_TIMEOUT)).ok();
         stream.set_write_timeout(Some(IO_TIMEOUT)).ok();
-        let local = stream.local_addr().map_err(|e| Failure::io("reading the client's address", &e))?;
+        let local = stream.local_addr().map_err(|e| Failure::io("reading the socket's address", &e))?;
         let peer = stream
             .peer_addr()
-            .map_err(|e| Failure::io("reading the client's peer address", &e))?;
-        self.step(format!("{name} connected to {peer} from {local}"));
+            .map_err(|e| Failure::io("reading the socket's peer address", &e))?;
+        self.step(format!("{name} is connected: {local} (grader) to {peer}"));
         Ok(Client {
             stream,
             name,

@@ -4,6 +4,10 @@
 use crate::registry::TestCase;
 
 pub mod e01_bind_listen_accept;
+pub mod e04_keepalive;
 
 /// Every exercise's tests, by exercise id (as in `exercises.toml`).
-pub static ALL: &[(&str, &[TestCase])] = &[("01-bind-listen-accept", e01_bind_listen_accept::TESTS)];
+pub static ALL: &[(&str, &[TestCase])] = &[
+    ("01-bind-listen-accept", e01_bind_listen_accept::TESTS),
+    ("04-keepalive", e04_keepalive::TESTS),
+];
