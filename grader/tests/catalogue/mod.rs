@@ -4,3 +4,4 @@
 //! defect: it cannot fail, so it proves nothing.
 
 mod e01_bind_listen_accept;
+mod e04_keepalive;
