@@ -252,7 +252,7 @@ fn echo(client: &mut Client, line: &str) -> Outcome {
 /// Asks the kernel to send any delayed ACK now (`TCP_QUICKACK`), so that no
 /// byte of the program's stays unacknowledged when the cable is cut: with
 /// unacknowledged data the kernel retransmits instead of probing.
-fn flush_ack(client: &Client) {
+pub(crate) fn flush_ack(client: &Client) {
     let _ = socket2::SockRef::from(&client.stream).set_tcp_quickack(true);
 }
 
@@ -284,7 +284,13 @@ fn server_options(ctx: &mut Ctx) -> Outcome {
 }
 
 /// Accepts one connection within `timeout`, failing if the program exits first.
-fn accept_within(ctx: &mut Ctx, listener: &TcpListener, program: &mut Program, timeout: Duration, name: &str) -> Result<Client, Failure> {
+pub(crate) fn accept_within(
+    ctx: &mut Ctx,
+    listener: &TcpListener,
+    program: &mut Program,
+    timeout: Duration,
+    name: &str,
+) -> Result<Client, Failure> {
     listener
         .set_nonblocking(true)
         .map_err(|e| Failure::io("making the grader's listener non-blocking", &e))?;
