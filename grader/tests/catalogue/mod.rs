@@ -5,3 +5,4 @@
 
 mod e01_bind_listen_accept;
 mod e04_keepalive;
+mod e05_disconnect_detection;
