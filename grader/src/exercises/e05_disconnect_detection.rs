@@ -179,6 +179,7 @@ impl PeerProcess {
     /// Hands `stream` to `sleep 600` as its standard input: it holds the
     /// socket and reads nothing. The grader must drop its own copy before the
     /// kill, or the socket would stay open.
+    #[cfg(unix)]
     fn hold(ctx: &Ctx, stream: &TcpStream) -> Result<PeerProcess, Failure> {
         let copy = stream.try_clone().map_err(|e| Failure::io("duplicating the peer's socket", &e))?;
         let mut command = Command::new("sleep");
@@ -200,9 +201,15 @@ impl PeerProcess {
         Ok(PeerProcess { child })
     }
 
+    #[cfg(not(unix))]
+    fn hold(_: &Ctx, _: &TcpStream) -> Result<PeerProcess, Failure> {
+        Err(Failure::skip("needs a Unix peer process that can hold a socket"))
+    }
+
     fn kill9(mut self, ctx: &Ctx) {
         let pid = self.child.id();
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+        // Child::kill sends SIGKILL on Unix: the process gets no chance to close anything itself.
+        let _ = self.child.kill();
         let _ = self.child.wait();
         ctx.step(format!(
             "the grader killed the peer process (kill -9 {pid}); the kernel closes its socket"
