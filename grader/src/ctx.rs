@@ -181,6 +181,34 @@ impl Ctx {
         })
     }
 
+    /// Wraps a stream the test connected some other way (accepted by a
+    /// grader-side server, or connected from inside a network namespace, see
+    /// `fixtures::netns`) as a logged `Client`. `name` says who it is in the
+    /// transcript; `None` numbers it like `connect` does ("client 2").
+    pub fn adopt(&mut self, stream: TcpStream, name: Option<&str>) -> Result<Client, Failure> {
+        let name = match name {
+            Some(name) => name.to_string(),
+            None => {
+                self.clients += 1;
+                format!("client {}", self.clients)
+            }
+        };
+        stream.set_read_timeout(Some(IO_TIMEOUT)).ok();
+        stream.set_write_timeout(Some(IO_TIMEOUT)).ok();
+        let local = stream.local_addr().map_err(|e| Failure::io("reading the socket's address", &e))?;
+        let peer = stream
+            .peer_addr()
+            .map_err(|e| Failure::io("reading the socket's peer address", &e))?;
+        self.step(format!("{name} is connected: {local} (grader) to {peer}"));
+        Ok(Client {
+            stream,
+            name,
+            transcript: self.transcript.clone(),
+            local,
+            pending: Vec::new(),
+        })
+    }
+
     /// Adds the program's panic, if it had one, to a failure.
     pub fn with_program_panic(&self, failure: Failure, program: &Program) -> Failure {
         failure.with_panic(program.panic())

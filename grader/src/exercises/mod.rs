@@ -6,12 +6,16 @@ use crate::registry::TestCase;
 pub mod e01_bind_listen_accept;
 pub mod e02_partial_recv;
 pub mod e03_nonblocking_select;
+pub mod e04_keepalive;
+pub mod e05_disconnect_detection;
 pub mod e06_udp_ordering;
 
 /// Every exercise's tests, by exercise id (as in `exercises.toml`).
 pub static ALL: &[(&str, &[TestCase])] = &[
     ("01-bind-listen-accept", e01_bind_listen_accept::TESTS),
-    ("03-nonblocking-select", e03_nonblocking_select::TESTS),
-    ("06-udp-ordering", e06_udp_ordering::TESTS),
     ("02-partial-recv", e02_partial_recv::TESTS),
+    ("03-nonblocking-select", e03_nonblocking_select::TESTS),
+    ("04-keepalive", e04_keepalive::TESTS),
+    ("05-disconnect-detection", e05_disconnect_detection::TESTS),
+    ("06-udp-ordering", e06_udp_ordering::TESTS),
 ];

@@ -6,4 +6,6 @@
 mod e01_bind_listen_accept;
 mod e02_partial_recv;
 mod e03_nonblocking_select;
+mod e04_keepalive;
+mod e05_disconnect_detection;
 mod e06_udp_ordering;
