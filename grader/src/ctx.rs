@@ -144,9 +144,28 @@ impl Ctx {
         .map_err(|e| Failure::io(&format!("starting {}", path.display()), &e))
     }
 
-    /// The short-writes library (see `grader/short-writes`), if it was built.
-    pub fn short_writes_library(&self) -> Option<&std::path::Path> {
-        self.target.short_writes.as_deref()
+    /// The environment that loads the short-writes library (see
+    /// `grader/short-writes`) into a program, so that each send() on its
+    /// stream sockets accepts 1 to `max` bytes, sizes drawn from this test's
+    /// seed. Records the step; skips the test where the library is missing.
+    pub fn short_writes_env(&self, max: usize) -> Result<ShortWrites, Failure> {
+        let Some(library) = self.target.short_writes.as_deref() else {
+            return Err(Failure::skip(
+                "the short-writes library (grader/short-writes) was not built on this machine",
+            ));
+        };
+        let library = library.display().to_string();
+        self.step(format!(
+            "the grader loads {library} into your program (LD_PRELOAD): each send() on a socket accepts 1 to {max} bytes, sizes from seed {}",
+            self.seed
+        ));
+        Ok(ShortWrites {
+            vars: vec![
+                ("LD_PRELOAD", library),
+                ("SOCKLINGS_SHORT_WRITES", max.to_string()),
+                ("SOCKLINGS_SHORT_WRITES_SEED", self.seed.to_string()),
+            ],
+        })
     }
 
     /// Waits for the documented `listening on ADDR` line and returns ADDR.
@@ -220,6 +239,17 @@ impl Ctx {
         for pgid in self.groups.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             process::kill_tree(pgid);
         }
+    }
+}
+
+/// Environment variables for [`Ctx::spawn_with`] that make writes short.
+pub struct ShortWrites {
+    vars: Vec<(&'static str, String)>,
+}
+
+impl ShortWrites {
+    pub fn env(&self) -> Vec<(&str, &str)> {
+        self.vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
     }
 }
 

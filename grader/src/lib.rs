@@ -24,6 +24,7 @@ pub mod manifest;
 pub mod oserror;
 pub mod platform;
 pub mod process;
+pub mod procfs;
 pub mod registry;
 pub mod runner;
 pub mod transcript;

@@ -9,6 +9,7 @@
 use crate::ctx::{Client, Ctx, Failure, Outcome};
 use crate::platform::Need;
 use crate::process::Program;
+use crate::procfs;
 use crate::registry::TestCase;
 use crate::transcript;
 use std::io::{Read, Write};
@@ -263,20 +264,8 @@ fn echo_1mib(ctx: &mut Ctx) -> Outcome {
 }
 
 fn short_writes(ctx: &mut Ctx) -> Outcome {
-    let Some(library) = ctx.short_writes_library().map(|p| p.display().to_string()) else {
-        return Err(Failure::skip(
-            "the short-writes library (grader/short-writes) was not built on this machine",
-        ));
-    };
-    let seed = ctx.seed.to_string();
-    ctx.step(format!(
-        "the grader loads {library} into your program (LD_PRELOAD): each send() on a socket accepts 1 to 7 bytes, sizes from seed {seed}"
-    ));
-    let env = [
-        ("LD_PRELOAD", library.as_str()),
-        ("SOCKLINGS_SHORT_WRITES", "7"),
-        ("SOCKLINGS_SHORT_WRITES_SEED", seed.as_str()),
-    ];
+    let short = ctx.short_writes_env(7)?;
+    let env = short.env();
     let (_program, addr) = start_with(ctx, "127.0.0.1:0", &env)?;
     let mut client = ctx.connect(addr)?;
     expect_greeting(&mut client)
@@ -380,7 +369,7 @@ fn port_in_use(ctx: &mut Ctx) -> Outcome {
 fn closes_sockets(ctx: &mut Ctx) -> Outcome {
     let (program, addr) = start(ctx, "127.0.0.1:0")?;
     let pid = program.pid();
-    let before = open_fds(pid)?;
+    let before = procfs::open_fds(pid)?;
     ctx.step(format!("your program has {before} open file descriptors (ls /proc/{pid}/fd)"));
     for i in 1..=30 {
         let mut client = ctx.connect(addr)?;
@@ -399,7 +388,7 @@ fn closes_sockets(ctx: &mut Ctx) -> Outcome {
     ctx.step("30 clients connected, were echoed, and closed their connections");
     let deadline = Instant::now() + 5 * S;
     loop {
-        let now = open_fds(pid)?;
+        let now = procfs::open_fds(pid)?;
         if now <= before {
             ctx.step(format!("your program is back to {now} open file descriptors"));
             return Ok(());
@@ -412,11 +401,4 @@ fn closes_sockets(ctx: &mut Ctx) -> Outcome {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Counts `/proc/PID/fd` entries: the program's open file descriptors.
-fn open_fds(pid: u32) -> Result<usize, Failure> {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .map_err(|e| Failure::io(&format!("listing /proc/{pid}/fd"), &e))
 }

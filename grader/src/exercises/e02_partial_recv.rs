@@ -19,6 +19,7 @@ use crate::extras::PROBE_ROLE;
 use crate::fixtures::proxy::{Proxy, Segment};
 use crate::platform::Need;
 use crate::process::Program;
+use crate::procfs;
 use crate::registry::TestCase;
 use crate::transcript;
 use proptest::collection::vec;
@@ -747,20 +748,8 @@ fn pipelined_replies(ctx: &mut Ctx) -> Outcome {
 }
 
 fn large_reply(ctx: &mut Ctx) -> Outcome {
-    let Some(library) = ctx.short_writes_library().map(|p| p.display().to_string()) else {
-        return Err(Failure::skip(
-            "the short-writes library (grader/short-writes) was not built on this machine",
-        ));
-    };
-    let seed = ctx.seed.to_string();
-    ctx.step(format!(
-        "the grader loads {library} into your program (LD_PRELOAD): each send() on a socket accepts 1 to 1024 bytes, sizes from seed {seed}"
-    ));
-    let env = [
-        ("LD_PRELOAD", library.as_str()),
-        ("SOCKLINGS_SHORT_WRITES", "1024"),
-        ("SOCKLINGS_SHORT_WRITES_SEED", seed.as_str()),
-    ];
+    let short = ctx.short_writes_env(1024)?;
+    let env = short.env();
     let (program, addr) = start(ctx, &env)?;
     // A small receive buffer, set before connect so the kernel advertises a
     // small window from the start: the server's sends soon fill it and block.
@@ -884,24 +873,6 @@ fn close_mid_payload(ctx: &mut Ctx) -> Outcome {
     expect_end(ctx, &mut waiting, "after the client closed its side between frames")
 }
 
-/// Reads a field such as `VmPeak` (in KiB) from `/proc/PID/status`.
-fn vm_kib(pid: u32, field: &str) -> Result<u64, Failure> {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| Failure::io(&format!("reading /proc/{pid}/status"), &e))?;
-    status
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(field)?
-                .strip_prefix(':')?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .ok_or_else(|| Failure::new(format!("the grader found no {field} in /proc/{pid}/status")))
-}
-
 fn oversized_frame(ctx: &mut Ctx) -> Outcome {
     let (mut program, addr) = start(ctx, &[])?;
     let pid = program.pid();
@@ -910,8 +881,8 @@ fn oversized_frame(ctx: &mut Ctx) -> Outcome {
     let mut first = ctx.connect(addr)?;
     first.send(&frame(b"warm up"))?;
     expect_reply(&mut first, &program, b"warm up", "Answer each frame with its payload reversed.")?;
-    let peak_before = vm_kib(pid, "VmPeak")?;
-    let hwm_before = vm_kib(pid, "VmHWM")?;
+    let peak_before = procfs::status_kib(pid, "VmPeak")?;
+    let hwm_before = procfs::status_kib(pid, "VmHWM")?;
     ctx.step(format!(
         "your program's peak virtual memory is {} MiB (VmPeak), its peak resident memory {} MiB (VmHWM), from /proc/{pid}/status",
         peak_before / 1024,
@@ -937,7 +908,7 @@ fn oversized_frame(ctx: &mut Ctx) -> Outcome {
             ))
             .with_panic(program.panic()));
         }
-        let peak = vm_kib(pid, "VmPeak")?;
+        let peak = procfs::status_kib(pid, "VmPeak")?;
         if peak.saturating_sub(peak_before) > limit_kib {
             return Err(Failure::new(format!(
                 "after a header announced {announced} bytes, your program's peak virtual memory (VmPeak) grew from {} MiB to {} MiB: it allocated the announced size before checking it against the maximum",
@@ -965,8 +936,8 @@ fn oversized_frame(ctx: &mut Ctx) -> Outcome {
             )));
         }
     }
-    let peak = vm_kib(pid, "VmPeak")?;
-    let hwm = vm_kib(pid, "VmHWM")?;
+    let peak = procfs::status_kib(pid, "VmPeak")?;
+    let hwm = procfs::status_kib(pid, "VmHWM")?;
     ctx.step(format!(
         "your server closed the connection; VmPeak is now {} MiB, VmHWM {} MiB",
         peak / 1024,

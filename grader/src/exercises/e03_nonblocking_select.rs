@@ -13,6 +13,7 @@ use crate::ctx::{Client, Ctx, Failure, Outcome};
 use crate::fdlimit;
 use crate::platform::Need;
 use crate::process::Program;
+use crate::procfs;
 use crate::registry::TestCase;
 use crate::transcript;
 use std::io::{self, Read, Write};
@@ -586,18 +587,11 @@ fn join_with_small_window(ctx: &Ctx, addr: SocketAddr) -> Result<Member, Failure
     Ok(slow)
 }
 
-/// Counts the program's threads: the entries of `/proc/PID/task`.
-fn threads(pid: u32) -> Result<usize, Failure> {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|d| d.count())
-        .map_err(|e| Failure::io(&format!("listing /proc/{pid}/task"), &e))
-}
-
 fn one_thread(ctx: &mut Ctx) -> Outcome {
     let (program, addr) = start(ctx)?;
     let pid = program.pid();
     let check = |ctx: &Ctx, when: &str| -> Outcome {
-        let n = threads(pid)?;
+        let n = procfs::threads(pid)?;
         ctx.step(format!(
             "{when}: your program has {n} thread{} (ls /proc/{pid}/task)",
             if n == 1 { "" } else { "s" }
@@ -629,23 +623,6 @@ fn one_thread(ctx: &mut Ctx) -> Outcome {
     check(ctx, "after 10 clients left")
 }
 
-/// The program's CPU time so far (user + system) in clock ticks, and its
-/// scheduler state letter (R running or runnable, S sleeping, ...), from
-/// `/proc/PID/stat`.
-fn cpu_and_state(pid: u32) -> Result<(u64, char), Failure> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| Failure::io(&format!("reading /proc/{pid}/stat"), &e))?;
-    // The command name is in parentheses and may contain spaces: split after it.
-    let after = stat.rsplit_once(')').map(|(_, a)| a).unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // After the name: state is field 3 of stat(5), utime 14 and stime 15.
-    let state = fields.first().and_then(|s| s.chars().next()).unwrap_or('?');
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    Ok((ticks(11) + ticks(12), state))
-}
-
-/// Clock ticks per second in `/proc/PID/stat` (USER_HZ), 100 on Linux.
-const TICKS_PER_SECOND: u64 = 100;
-
 fn no_busy_loop(ctx: &mut Ctx) -> Outcome {
     let (program, addr) = start(ctx)?;
     let pid = program.pid();
@@ -663,15 +640,15 @@ fn no_busy_loop(ctx: &mut Ctx) -> Outcome {
     // Give the program a moment to finish handling that close: wait (up to
     // 3 s) until it is asleep. A busy program never is; that is measured next.
     let settle = Instant::now() + 3 * S;
-    while Instant::now() < settle && cpu_and_state(pid)?.1 != 'S' {
+    while Instant::now() < settle && procfs::cpu_and_state(pid)?.1 != 'S' {
         std::thread::sleep(Duration::from_millis(10));
     }
     let window = 2 * S;
-    let (cpu_before, _) = cpu_and_state(pid)?;
+    let (cpu_before, _) = procfs::cpu_and_state(pid)?;
     let started = Instant::now();
     let (mut samples, mut runnable) = (0u32, 0u32);
     while started.elapsed() < window {
-        let (_, state) = cpu_and_state(pid)?;
+        let (_, state) = procfs::cpu_and_state(pid)?;
         samples += 1;
         if state == 'R' {
             runnable += 1;
@@ -679,8 +656,8 @@ fn no_busy_loop(ctx: &mut Ctx) -> Outcome {
         std::thread::sleep(Duration::from_millis(10));
     }
     let elapsed = started.elapsed();
-    let (cpu_after, _) = cpu_and_state(pid)?;
-    let cpu_ms = (cpu_after - cpu_before) * 1000 / TICKS_PER_SECOND;
+    let (cpu_after, _) = procfs::cpu_and_state(pid)?;
+    let cpu_ms = (cpu_after - cpu_before) * 1000 / procfs::TICKS_PER_SECOND;
     let wall_ms = elapsed.as_millis() as u64;
     ctx.step(format!(
         "over {wall_ms} ms of idleness your program used {cpu_ms} ms of CPU time (utime + stime in /proc/{pid}/stat) and was running or runnable in {runnable} of {samples} samples"
@@ -698,17 +675,10 @@ fn no_busy_loop(ctx: &mut Ctx) -> Outcome {
     Ok(())
 }
 
-/// Counts `/proc/PID/fd` entries: the program's open file descriptors.
-fn open_fds(pid: u32) -> Result<usize, Failure> {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .map_err(|e| Failure::io(&format!("listing /proc/{pid}/fd"), &e))
-}
-
 fn disconnects(ctx: &mut Ctx) -> Outcome {
     let (program, addr) = start(ctx)?;
     let pid = program.pid();
-    let before = open_fds(pid)?;
+    let before = procfs::open_fds(pid)?;
     ctx.step(format!("your program has {before} open file descriptors (ls /proc/{pid}/fd)"));
     let mut stay = join(ctx, addr)?;
     let mut witness = join(ctx, addr)?;
@@ -758,7 +728,7 @@ fn disconnects(ctx: &mut Ctx) -> Outcome {
     stay.send(b"welcome\n")?;
     expect_line(&mut late, &delivered(&stay, b"welcome\n"), "client 1's line")?;
     expect_line(&mut witness, &delivered(&stay, b"welcome\n"), "client 1's line")?;
-    let during = open_fds(pid)?;
+    let during = procfs::open_fds(pid)?;
     ctx.step(format!("with 3 clients left, your program has {during} open file descriptors"));
     drop(late);
     drop(witness);
@@ -766,7 +736,7 @@ fn disconnects(ctx: &mut Ctx) -> Outcome {
     ctx.step("the last 3 clients closed their connections");
     let deadline = Instant::now() + 5 * S;
     loop {
-        let now = open_fds(pid)?;
+        let now = procfs::open_fds(pid)?;
         if now <= before {
             ctx.step(format!("your program is back to {now} open file descriptors"));
             return Ok(());

@@ -25,6 +25,7 @@ use crate::fixtures::netns::{NetPair, YOUR_ADDR};
 use crate::fixtures::sockets;
 use crate::platform::Need;
 use crate::process::Program;
+use crate::procfs;
 use crate::registry::TestCase;
 use crate::transcript;
 use std::io::{ErrorKind, Read};
@@ -256,13 +257,6 @@ pub(crate) fn flush_ack(client: &Client) {
     let _ = socket2::SockRef::from(&client.stream).set_tcp_quickack(true);
 }
 
-/// Counts `/proc/PID/fd` entries: the program's open file descriptors.
-fn open_fds(pid: u32) -> Result<usize, Failure> {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .map_err(|e| Failure::io(&format!("listing /proc/{pid}/fd"), &e))
-}
-
 fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
@@ -435,12 +429,12 @@ fn server_releases_vanished_client(ctx: &mut Ctx) -> Outcome {
     let mut program = pair.spawn_yours(ctx, None, &strs(&args))?;
     let addr = ctx.wait_listening(&mut program)?;
     let pid = program.pid();
-    let before = open_fds(pid)?;
+    let before = procfs::open_fds(pid)?;
     ctx.step(format!("your server has {before} open file descriptors (ls /proc/{pid}/fd)"));
     let mut client = pair.connect_from_peer(ctx, addr)?;
     echo(&mut client, "are you there?\n")?;
     flush_ack(&client);
-    let during = open_fds(pid)?;
+    let during = procfs::open_fds(pid)?;
     ctx.step(format!(
         "while client 1 is connected your server has {during} open file descriptors"
     ));
@@ -449,7 +443,7 @@ fn server_releases_vanished_client(ctx: &mut Ctx) -> Outcome {
     let cut = Instant::now();
     let deadline = cut + DEAD + LATE;
     loop {
-        let now = open_fds(pid)?;
+        let now = procfs::open_fds(pid)?;
         if now <= before {
             let took = last.elapsed();
             ctx.step(format!(

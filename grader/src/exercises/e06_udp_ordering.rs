@@ -17,6 +17,7 @@ use crate::ctx::{Ctx, Failure, Outcome};
 use crate::fixtures::udp_proxy::{Fault, FaultPlan, Log, UdpProxy};
 use crate::platform::Need;
 use crate::process::{Program, describe_status};
+use crate::procfs;
 use crate::registry::TestCase;
 use std::cell::RefCell;
 use std::net::{SocketAddr, UdpSocket};
@@ -685,24 +686,6 @@ fn delivered(lines: &[Line], seq: u16) -> bool {
     lines.iter().any(|l| matches!(l, Line::Deliver { seq: s, .. } if *s == seq))
 }
 
-/// `VmRSS` or `VmHWM` (peak) of `pid`, in KiB, from /proc/PID/status.
-fn memory_kib(pid: u32, field: &str) -> Result<u64, Failure> {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| Failure::io(&format!("reading /proc/{pid}/status"), &e))?;
-    status
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(field)?
-                .strip_prefix(':')?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .ok_or_else(|| Failure::new(format!("/proc/{pid}/status has no {field} line")))
-}
-
 fn flood(ctx: &mut Ctx) -> Outcome {
     const FLOOD: u64 = 1200;
     const FLOOD_SIZE: usize = 60_000;
@@ -717,7 +700,7 @@ fn flood(ctx: &mut Ctx) -> Outcome {
         ));
     }
     let pid = receiver.pid();
-    let before = memory_kib(pid, "VmRSS")?;
+    let before = procfs::status_kib(pid, "VmRSS")?;
     ctx.step(format!(
         "your receiver delivered it; its resident memory is now {before} KiB (VmRSS in /proc/{pid}/status)"
     ));
@@ -746,7 +729,7 @@ fn flood(ctx: &mut Ctx) -> Outcome {
             "expected `deliver 1 ...` within 10 s of sending sequence number 1 after the flood, but none came",
         ));
     }
-    let peak = memory_kib(pid, "VmHWM")?;
+    let peak = procfs::status_kib(pid, "VmHWM")?;
     ctx.step(format!(
         "your receiver delivered message 1; its peak resident memory was {peak} KiB (VmHWM)"
     ));
