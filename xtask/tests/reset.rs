@@ -39,12 +39,20 @@ fn reset_restores_the_stub_byte_for_byte_and_keeps_a_backup() {
 
     for exercise in &util::manifest().exercises {
         let src = repo.join("exercises").join(&exercise.dir).join("src");
-        let stub = util::root().join("exercises").join(&exercise.dir).join("src/main.rs");
-        let original = std::fs::read(&stub).unwrap();
-        // The learner commits some work, then keeps editing.
-        std::fs::write(src.join("main.rs"), b"fn main() { /* committed work */ }\n").unwrap();
+        // The learner commits work in the stub's first file (main.rs, or the
+        // first one there is), then keeps editing and adds a file.
+        let stub_dir = util::root().join("exercises").join(&exercise.dir).join("src");
+        let mut stub_files: Vec<_> = std::fs::read_dir(&stub_dir).unwrap().flatten().map(|e| e.file_name()).collect();
+        stub_files.sort();
+        let first = if stub_files.iter().any(|f| f == "main.rs") {
+            "main.rs".into()
+        } else {
+            stub_files[0].clone()
+        };
+        let original = std::fs::read(stub_dir.join(&first)).unwrap();
+        std::fs::write(src.join(&first), b"fn main() { /* committed work */ }\n").unwrap();
         git(repo, &["commit", "-q", "-am", "My work"]);
-        std::fs::write(src.join("main.rs"), b"fn main() { /* newest work */ }\n").unwrap();
+        std::fs::write(src.join(&first), b"fn main() { /* newest work */ }\n").unwrap();
         std::fs::write(src.join("extra.rs"), b"// my helper\n").unwrap();
 
         let out = util::xtask("xtask-tests")
@@ -59,9 +67,9 @@ fn reset_restores_the_stub_byte_for_byte_and_keeps_a_backup() {
         let out = String::from_utf8(out).unwrap();
 
         assert_eq!(
-            std::fs::read(src.join("main.rs")).unwrap(),
+            std::fs::read(src.join(&first)).unwrap(),
             original,
-            "{}: main.rs is the stub again",
+            "{}: {first:?} is the stub again",
             exercise.id
         );
         assert!(!src.join("extra.rs").exists(), "{}: files the stub lacks leave src/", exercise.id);
@@ -82,7 +90,7 @@ fn reset_restores_the_stub_byte_for_byte_and_keeps_a_backup() {
             .find(|l| l.starts_with("Your version is kept in "))
             .unwrap_or_else(|| panic!("no backup named in:\n{out}"));
         let backup = repo.join(line.trim_start_matches("Your version is kept in "));
-        assert_eq!(std::fs::read(backup.join("main.rs")).unwrap(), b"fn main() { /* newest work */ }\n");
+        assert_eq!(std::fs::read(backup.join(&first)).unwrap(), b"fn main() { /* newest work */ }\n");
         assert_eq!(std::fs::read(backup.join("extra.rs")).unwrap(), b"// my helper\n");
     }
 }
