@@ -188,10 +188,16 @@ fn check_target(from: &Path, target: &str) -> Option<String> {
 fn every_exercise_has_a_chapter_in_the_summary() {
     let summary_path = docs_src().join("SUMMARY.md");
     let summary = std::fs::read_to_string(&summary_path).unwrap();
-    let listed: BTreeSet<PathBuf> = links(&summary)
+    let pages: Vec<PathBuf> = links(&summary)
         .into_iter()
         .map(|(_, target)| normalise(&docs_src().join(target.split('#').next().unwrap())))
         .collect();
+    let listed: BTreeSet<PathBuf> = pages.iter().cloned().collect();
+    // mdBook refuses to build a book whose summary lists a page twice.
+    for page in &listed {
+        let times = pages.iter().filter(|p| *p == page).count();
+        assert_eq!(times, 1, "SUMMARY.md lists {} {times} times; mdBook allows once", shown(page));
+    }
     for exercise in &util::manifest().exercises {
         let chapter = util::root().join(&exercise.docs);
         assert!(
