@@ -233,12 +233,10 @@ impl Ctx {
         failure.with_panic(program.panic())
     }
 
-    /// Called by the runner when the test ends, and when its time is up:
-    /// kills every process group the test started.
+    /// Called by the runner when the test ends: kills every process the test
+    /// started (see `process::kill_test`).
     pub(crate) fn finish(&self) {
-        for pgid in self.groups.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
-            process::kill_tree(pgid);
-        }
+        process::kill_test(&self.groups);
     }
 }
 

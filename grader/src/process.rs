@@ -4,7 +4,11 @@
 //! CodeCrafters' testers do), so that the grader can signal the program and
 //! everything it forked at once with `killpg`. When a test ends, or its time
 //! is up, the whole group is killed with SIGKILL, and on Linux the grader also
-//! walks `/proc` for descendants that left the group (with `setsid`).
+//! walks `/proc` for descendants that left the group (with `setsid`). A
+//! daemon that also lost its parent (it double-forked) is no descendant any
+//! more, so every program also carries an environment variable naming its
+//! test (`SOCKLINGS_TEST`), which children inherit through fork, `setsid` and
+//! exec; at the end the grader kills every process that carries it.
 //! **Invariant:** no test leaves a process running.
 //!
 //! Output is read line by line on two threads and copied into the transcript
@@ -74,6 +78,7 @@ impl Program {
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         // Short panic reports: the location and message are what the learner needs.
         command.env("RUST_BACKTRACE", "0");
+        command.env(TAG_VAR, tag(&groups));
         #[cfg(unix)]
         {
             use std::os::unix::process::CommandExt;
@@ -317,6 +322,67 @@ pub fn command(path: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(path);
     c.args(args);
     c
+}
+
+/// The environment variable that marks every process started for a test.
+pub const TAG_VAR: &str = "SOCKLINGS_TEST";
+
+/// The mark of one test's processes: this grader's pid and the address of
+/// the test's group list, unique while the test runs.
+fn tag(groups: &Groups) -> String {
+    format!("{}-{:x}", std::process::id(), Arc::as_ptr(groups) as *const () as usize)
+}
+
+/// Kills everything a test started: each process group it registered (with
+/// their descendants), then, on Linux, any process still carrying the test's
+/// mark, such as a double-forked daemon that left both group and family.
+pub fn kill_test(groups: &Groups) {
+    let pgids: Vec<i32> = groups.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
+    for pgid in pgids {
+        kill_tree(pgid);
+    }
+    kill_tagged(&tag(groups));
+}
+
+/// Kills, until none is left, the processes whose environment holds
+/// `SOCKLINGS_TEST=<tag>` (Linux, from `/proc/PID/environ`; elsewhere nothing).
+fn kill_tagged(tag: &str) {
+    #[cfg(unix)]
+    {
+        let needle = format!("{TAG_VAR}={tag}");
+        for _ in 0..50 {
+            let mut found = false;
+            for pid in tagged(&needle) {
+                found = true;
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
+            if !found {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tag;
+}
+
+/// Live processes whose environment contains the entry `needle`.
+fn tagged(needle: &str) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut found = Vec::new();
+    for entry in dir.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        // Other users' processes cannot be read, and cannot be ours.
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if environ.split(|&b| b == 0).any(|entry| entry == needle.as_bytes()) {
+            found.push(pid);
+        }
+    }
+    found
 }
 
 /// Kills the process group `pgid` and, on Linux, every descendant of its

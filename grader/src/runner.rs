@@ -216,9 +216,7 @@ pub fn run_test(exercise: &Exercise, case: &'static TestCase, target: &Target, o
             Err(_) => {
                 // Time is up: kill everything the test started. Its socket reads
                 // then return, and the thread ends on its own shortly after.
-                for pgid in groups.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
-                    crate::process::kill_tree(pgid);
-                }
+                crate::process::kill_test(&groups);
                 let _ = rx.recv_timeout(Duration::from_secs(2));
                 Err(Ok(()))
             }

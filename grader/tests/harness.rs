@@ -116,3 +116,26 @@ fn children_in_a_new_session_are_killed_too() {
     };
     assert_ends_cleanly(&mutant, "300.1234502");
 }
+
+/// A daemon that double-forks into a new session (its parent exits, so it is
+/// nobody's descendant and in no group of ours) is found by its inherited
+/// `SOCKLINGS_TEST` mark and killed too.
+#[test]
+fn orphaned_daemons_are_killed_too() {
+    if !cfg!(target_os = "linux") {
+        eprintln!("skipped: needs Linux (/proc/PID/environ) to find orphaned daemons");
+        return;
+    }
+    let mutant = Mutant {
+        name: "daemonizes-and-hangs",
+        exercise: "01-bind-listen-accept",
+        mistake: "starts a daemon that double-forks into a new session, then hangs",
+        file: "src/main.rs",
+        replace: &[(
+            "fn main() {\n",
+            "fn main() {\n    let _ = std::process::Command::new(\"sh\").args([\"-c\", \"setsid sh -c 'sleep 300.1234503; true' & exit 0\"]).status();\n    loop {\n        std::thread::park();\n    }\n    #[allow(unreachable_code)]\n",
+        )],
+        caught_by: "-",
+    };
+    assert_ends_cleanly(&mutant, "300.1234503");
+}
