@@ -29,6 +29,9 @@ pub struct Exercise {
     pub points: u32,
     pub needs: Vec<String>,
     pub hints: Vec<String>,
+    /// The git tree id of the stub's `src/` as the course ships it, which
+    /// `cargo xtask reset` restores (a project test keeps it current).
+    pub stub_tree: Option<String>,
 }
 
 impl Exercise {
@@ -279,6 +282,11 @@ fn to_exercise(line: usize, mut t: BTreeMap<String, Value>) -> Result<Exercise, 
     };
     let needs = list("needs")?;
     let hints = list("hints")?;
+    let stub_tree = match t.remove("stub_tree") {
+        Some(Value::Str(s)) if s.len() >= 40 && s.chars().all(|c| c.is_ascii_hexdigit()) => Some(s),
+        None => None,
+        Some(_) => return Err(err(line, format!("{id}: stub_tree must be a git tree id (hexadecimal)"))),
+    };
     if let Some(key) = t.keys().next() {
         return Err(err(line, format!("{id}: unknown field {key}")));
     }
@@ -299,6 +307,7 @@ fn to_exercise(line: usize, mut t: BTreeMap<String, Value>) -> Result<Exercise, 
         points,
         needs,
         hints,
+        stub_tree,
     })
 }
 

@@ -2,12 +2,14 @@
 //! learner's version into a backup folder it names.
 //!
 //! Where the stub comes from: the learner's own commits may hold their work,
-//! so `HEAD` is not the stub. The stub is the exercise's `src/` as of the
-//! commit that first added the exercise (`git log --reverse -- exercises/DIR`),
-//! which is the course's commit in a clone of socklings or in a classroom
-//! repository made from a template. If an exercise's stub was later changed
-//! by the course, that first version is what comes back; the command says
-//! which commit it used. Without git history there is no honest stub to
+//! so `HEAD` is not the stub. The manifest names the stub by content: its
+//! `stub_tree` is the git tree id of `exercises/DIR/src` as the course ships
+//! it, and any clone of the course (or a classroom repository made from it)
+//! holds that tree, whatever the learner committed since. A project test
+//! keeps the id current whenever a stub changes. Where the tree is missing
+//! (an older manifest, a repository rebuilt without it), the stub is the
+//! exercise's `src/` as of the commit that first added it, and the command
+//! says which commit it used. Without git history there is no honest stub to
 //! restore, and the command says so instead of guessing.
 
 use grader::manifest::{Exercise, Manifest};
@@ -42,11 +44,12 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         }
         std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    println!(
-        "Reset {}: {crate_dir}/src is the stub again (as of commit {}).",
-        exercise.id,
-        &commit[..commit.len().min(12)]
-    );
+    // `commit` is "tree <id>" when the manifest's stub tree was restored.
+    let source = match commit.strip_prefix("tree ") {
+        Some(tree) => format!("the course's stub, git tree {}", &tree[..tree.len().min(12)]),
+        None => format!("as of commit {}, the first that added it", &commit[..commit.len().min(12)]),
+    };
+    println!("Reset {}: {crate_dir}/src is the stub again ({source}).", exercise.id);
     if src.exists() && backup.exists() {
         println!(
             "Your version is kept in {}",
@@ -69,23 +72,40 @@ struct Stub {
 
 fn stub_files(root: &Path, exercise: &Exercise) -> Result<Stub, String> {
     let dir = format!("exercises/{}", exercise.dir);
+    // The tree the manifest names, if this repository holds it.
+    if let Some(tree) = &exercise.stub_tree
+        && git(root, &["cat-file", "-e", &format!("{tree}^{{tree}}")]).is_ok()
+    {
+        let files = tree_files(root, tree, &format!("{dir}/src/"))?;
+        return Ok(Stub {
+            commit: format!("tree {tree}"),
+            files,
+        });
+    }
     let log = git(root, &["log", "--reverse", "--format=%H", "--", &dir])
         .map_err(|e| format!("cannot find the stub of {}: {e}\nreset needs the git history of the course (a clone of socklings or of your classroom repository).", exercise.id))?;
     let commit = String::from_utf8_lossy(&log).lines().next().unwrap_or("").trim().to_string();
     if commit.is_empty() {
         return Err(format!("no commit adds {dir}, so there is no stub to restore"));
     }
-    let listing = git(root, &["ls-tree", "-r", "-z", "--name-only", &commit, "--", &format!("{dir}/src/")])?;
+    let tree = git(root, &["rev-parse", &format!("{commit}:{dir}/src")])?;
+    let files = tree_files(root, String::from_utf8_lossy(&tree).trim(), &format!("{dir}/src/"))?;
+    Ok(Stub { commit, files })
+}
+
+/// Every file of the tree `tree` (paths prefixed with `prefix`) and its bytes.
+fn tree_files(root: &Path, tree: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let listing = git(root, &["ls-tree", "-r", "-z", "--name-only", tree])?;
     let mut files = Vec::new();
     for path in listing.split(|b| *b == 0).filter(|p| !p.is_empty()) {
         let path = String::from_utf8_lossy(path).into_owned();
-        let bytes = git(root, &["show", &format!("{commit}:{path}")])?;
-        files.push((path, bytes));
+        let bytes = git(root, &["show", &format!("{tree}:{path}")])?;
+        files.push((format!("{prefix}{path}"), bytes));
     }
     if files.is_empty() {
-        return Err(format!("commit {commit} has no files under {dir}/src"));
+        return Err(format!("{tree} has no files"));
     }
-    Ok(Stub { commit, files })
+    Ok(files)
 }
 
 fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>, String> {

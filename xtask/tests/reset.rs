@@ -33,9 +33,29 @@ fn reset_restores_the_stub_byte_for_byte_and_keeps_a_backup() {
     util::copy_dir(&util::root().join("exercises"), &repo.join("exercises"), &|rel| {
         rel.ends_with("backups")
     });
+    // The course's history: an older version of every stub first, then the
+    // current one. reset must restore the current stub, not the first.
+    let firsts: Vec<std::path::PathBuf> = util::manifest()
+        .exercises
+        .iter()
+        .map(|e| {
+            let src = repo.join("exercises").join(&e.dir).join("src");
+            let mut files: Vec<_> = std::fs::read_dir(&src).unwrap().flatten().map(|f| f.path()).collect();
+            files.sort();
+            files.remove(0)
+        })
+        .collect();
+    let current: Vec<Vec<u8>> = firsts.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    for (file, bytes) in firsts.iter().zip(&current) {
+        std::fs::write(file, [b"// An older stub.\n".as_slice(), bytes].concat()).unwrap();
+    }
     git(repo, &["init", "-q"]);
     git(repo, &["add", "-A"]);
-    git(repo, &["commit", "-q", "-m", "The course's stubs"]);
+    git(repo, &["commit", "-q", "-m", "The course's first stubs"]);
+    for (file, bytes) in firsts.iter().zip(&current) {
+        std::fs::write(file, bytes).unwrap();
+    }
+    git(repo, &["commit", "-q", "-am", "The course's stubs, improved"]);
 
     for exercise in &util::manifest().exercises {
         let src = repo.join("exercises").join(&exercise.dir).join("src");
@@ -116,4 +136,43 @@ fn reset_without_git_history_refuses() {
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(stderr.contains("git"), "{stderr}");
     assert_eq!(std::fs::read(&main).unwrap(), b"fn main() {}\n");
+}
+
+/// The manifest's `stub_tree` of every exercise is the git tree id of its
+/// stub as it is now, so that `reset` restores the current stub. When a stub
+/// changes, this test prints the id to write into exercises.toml.
+#[test]
+fn stub_trees_match_the_stubs() {
+    let root = util::root();
+    if !root.join(".git").exists() {
+        eprintln!("skipped: not a git checkout, so there are no tree ids to compare");
+        return;
+    }
+    let index = tempfile::tempdir().unwrap();
+    let mut stale = Vec::new();
+    for exercise in &util::manifest().exercises {
+        // The tree id of the working copy, through a throwaway index.
+        let src = format!("exercises/{}/src", exercise.dir);
+        let env = [("GIT_INDEX_FILE", index.path().join(&exercise.dir))];
+        let run = |args: &[&str]| {
+            let out = Command::new("git")
+                .current_dir(&root)
+                .envs(env.clone())
+                .args(args)
+                .output()
+                .expect("git runs");
+            assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        };
+        run(&["add", "--", &src]);
+        let tree = run(&["write-tree", &format!("--prefix={src}/")]);
+        if exercise.stub_tree.as_deref() != Some(tree.as_str()) {
+            stale.push(format!("{}: stub_tree = \"{tree}\"", exercise.id));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "exercises.toml names another stub than exercises/ holds; write:\n{}",
+        stale.join("\n")
+    );
 }
