@@ -178,7 +178,7 @@ impl Ctx {
                     .and_then(|a| a.trim().parse::<SocketAddr>().ok())
             })
             .map_err(|f| self.with_program_panic(f, program))?;
-        self.step(format!("your program said it is listening on {addr}"));
+        self.step(format!("{} said it is listening on {addr}", program.name()));
         Ok(addr)
     }
 

@@ -179,6 +179,16 @@ impl Program {
         self.exit
     }
 
+    /// The program's role in transcripts: `your program`, `your client`, ...
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Every line the program wrote to stdout so far (up to the first 10,000).
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.seen.0.lock().unwrap_or_else(|p| p.into_inner()).stdout.clone()
+    }
+
     /// Everything the program wrote to stderr so far.
     pub fn stderr(&self) -> String {
         self.seen.0.lock().unwrap_or_else(|p| p.into_inner()).stderr.join("\n")

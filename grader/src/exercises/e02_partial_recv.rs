@@ -963,16 +963,14 @@ fn run_probe(ctx: &mut Ctx, mode: &str) -> Outcome {
     let mut probe = ctx.spawn_bin(PROBE_ROLE, &[mode], &[])?;
     let Some(status) = probe.wait_exit(10 * S) else {
         // The probe prints `check: ...` before each check; the last one is where it hangs.
-        let last = RefCell::new(String::new());
-        let _ = probe.wait_for_stdout("", Duration::ZERO, |line| {
-            if let Some(check) = line.strip_prefix("check: ") {
-                *last.borrow_mut() = check.to_string();
-            }
-            None::<()>
-        });
+        let last = probe
+            .stdout_lines()
+            .iter()
+            .rev()
+            .find_map(|l| l.strip_prefix("check: ").map(str::to_string))
+            .unwrap_or_default();
         return Err(Failure::new(format!(
-            "your code did not return within 10 s during the check: {}; a loop that never ends (for example one that keeps calling read after it returned 0)",
-            last.into_inner()
+            "your code did not return within 10 s during the check: {last}; a loop that never ends (for example one that keeps calling read after it returned 0)"
         )));
     };
     if status.success() {
@@ -993,8 +991,9 @@ fn run_probe(ctx: &mut Ctx, mode: &str) -> Outcome {
 /// The first line the program printed that starts with `prefix`, without it.
 fn stdout_line(program: &mut Program, prefix: &str) -> Option<String> {
     program
-        .wait_for_stdout(prefix, Duration::ZERO, |l| l.strip_prefix(prefix).map(str::to_string))
-        .ok()
+        .stdout_lines()
+        .iter()
+        .find_map(|l| l.strip_prefix(prefix).map(str::to_string))
 }
 
 fn read_loop_in_process(ctx: &mut Ctx) -> Outcome {
