@@ -68,6 +68,29 @@ impl Cargo {
         Err(diagnostics(&output.stderr))
     }
 
+    /// Builds a crate under test, from `source_dir` (with `manifest_path` when
+    /// it is outside the workspace, as mutants are), then the exercise's extra
+    /// steps (see `extras`). The one way check, grade and the project's
+    /// mutants build what they test, so none of them can skip a step.
+    /// With `limit`, cargo's build is stopped when it runs past it (the extra
+    /// steps then compile the same sources that just built within it).
+    pub fn build_crate(
+        &self,
+        exercise: &Exercise,
+        package: &str,
+        source_dir: &Path,
+        manifest_path: Option<&Path>,
+        limit: Option<Duration>,
+    ) -> Result<(), BuildError> {
+        match limit {
+            Some(limit) => self.build_within(package, manifest_path, limit)?,
+            None => self
+                .build(package, manifest_path)
+                .map_err(|log| BuildError { log, timed_out: false })?,
+        }
+        crate::extras::build(self, exercise, package, source_dir, manifest_path).map_err(|log| BuildError { log, timed_out: false })
+    }
+
     /// Like [`Cargo::build`], but stops cargo (and the compilers and build
     /// scripts it started) when `limit` passes, so a build that never ends
     /// cannot hold up a grade. Cargo runs in its own process group.
@@ -153,9 +176,8 @@ impl Cargo {
     /// Builds the crate of `exercise` from `exercises/` or `solutions/`.
     pub fn build_target(&self, exercise: &Exercise, kind: Kind, short_writes: Option<PathBuf>) -> Result<Target, String> {
         let package = exercise.package_for(kind);
-        self.build(&package, None)?;
         let source_dir = self.root.join(kind.dir_name()).join(&exercise.dir);
-        crate::extras::build(self, exercise, &package, &source_dir, None)?;
+        self.build_crate(exercise, &package, &source_dir, None, None).map_err(|e| e.log)?;
         Ok(Target {
             kind,
             package,

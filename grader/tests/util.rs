@@ -107,10 +107,13 @@ impl Mutant {
         }
         std::fs::write(&file, text).unwrap();
         cargo()
-            .build(&package, Some(&manifest_path))
-            .unwrap_or_else(|log| panic!("mutant {} does not compile:\n{log}", self.name));
-        grader::extras::build(&cargo(), exercise, &package, &dir, Some(&manifest_path))
-            .unwrap_or_else(|log| panic!("mutant {} fails the exercise's build checks:\n{log}", self.name));
+            .build_crate(exercise, &package, &dir, Some(&manifest_path), None)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "mutant {} does not build (or fails the exercise's build checks):\n{}",
+                    self.name, e.log
+                )
+            });
         Target {
             kind: Kind::Solutions,
             package,

@@ -219,12 +219,7 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         let package = exercise.package_for(args.kind);
         let build_started = Instant::now();
         let source_dir = cargo.root.join(args.kind.dir_name()).join(&exercise.dir);
-        // The exercise's extra build steps (forbidden methods, probe) run here
-        // too: skipping them would drop the probe's tests and the ban.
-        let built = cargo.build_within(&package, None, args.build_limit).and_then(|()| {
-            grader::extras::build(&cargo, exercise, &package, &source_dir, None)
-                .map_err(|log| grader::build::BuildError { log, timed_out: false })
-        });
+        let built = cargo.build_crate(exercise, &package, &source_dir, None, Some(args.build_limit));
         let build_duration = build_started.elapsed();
         let graded = match built {
             Ok(()) => {
