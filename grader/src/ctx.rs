@@ -240,6 +240,20 @@ impl Ctx {
     }
 }
 
+/// Deterministic bytes from a seed (xorshift), so payloads follow the test's
+/// seed and a failure replays with the same bytes.
+pub fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
 /// Environment variables for [`Ctx::spawn_with`] that make writes short.
 pub struct ShortWrites {
     vars: Vec<(&'static str, String)>,

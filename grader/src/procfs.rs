@@ -4,10 +4,28 @@
 //! /proc/PID/status` would show a learner by hand.
 
 use crate::ctx::Failure;
+use std::time::{Duration, Instant};
 
 /// Open file descriptors: the entries of `/proc/PID/fd`.
 pub fn open_fds(pid: u32) -> Result<usize, Failure> {
     count_entries(pid, "fd")
+}
+
+/// Waits up to `timeout` until `pid` holds at most `at_most` open file
+/// descriptors (a server closing the sockets of clients that left).
+/// `Ok(count)` once it does; `Err(count)`, the last count, if time ran out.
+pub fn wait_fds_at_most(pid: u32, at_most: usize, timeout: Duration) -> Result<Result<usize, usize>, Failure> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let now = open_fds(pid)?;
+        if now <= at_most {
+            return Ok(Ok(now));
+        }
+        if Instant::now() >= deadline {
+            return Ok(Err(now));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Threads: the entries of `/proc/PID/task`.

@@ -6,7 +6,7 @@
 //! side, then close. Each test below names the known-wrong program that it
 //! catches; `grader/tests/catalogue.rs` proves it.
 
-use crate::ctx::{Client, Ctx, Failure, Outcome};
+use crate::ctx::{Client, Ctx, Failure, Outcome, random_bytes};
 use crate::platform::Need;
 use crate::process::Program;
 use crate::procfs;
@@ -197,19 +197,6 @@ fn echo_binary(ctx: &mut Ctx) -> Outcome {
     echo_once(&mut client, &payload)
 }
 
-/// A tiny deterministic generator (xorshift) so payloads follow the test's seed.
-pub(crate) fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 /// Streams `payload` from a second thread while this one reads the echo, so
 /// neither side's buffers can fill up and deadlock the exchange.
 fn echo_streamed(ctx: &Ctx, client: &mut Client, payload: Vec<u8>, timeout: Duration) -> Outcome {
@@ -386,19 +373,14 @@ fn closes_sockets(ctx: &mut Ctx) -> Outcome {
         drop(client);
     }
     ctx.step("30 clients connected, were echoed, and closed their connections");
-    let deadline = Instant::now() + 5 * S;
-    loop {
-        let now = procfs::open_fds(pid)?;
-        if now <= before {
+    match procfs::wait_fds_at_most(pid, before, 5 * S)? {
+        Ok(now) => {
             ctx.step(format!("your program is back to {now} open file descriptors"));
-            return Ok(());
+            Ok(())
         }
-        if Instant::now() >= deadline {
-            return Err(Failure::new(format!(
-                "5 s after 30 clients came and went, your program holds {now} file descriptors, {} more than the {before} it had before; each leaked one is a client socket never closed",
-                now - before
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(20));
+        Err(now) => Err(Failure::new(format!(
+            "5 s after 30 clients came and went, your program holds {now} file descriptors, {} more than the {before} it had before; each leaked one is a client socket never closed",
+            now - before
+        ))),
     }
 }

@@ -14,7 +14,7 @@
 //! `grader/probes/e02.rs`. `grader/tests/catalogue/e02_partial_recv.rs` holds
 //! a known-wrong program for each test.
 
-use crate::ctx::{Client, Ctx, Failure, IO_TIMEOUT, Outcome};
+use crate::ctx::{Client, Ctx, Failure, IO_TIMEOUT, Outcome, random_bytes};
 use crate::extras::PROBE_ROLE;
 use crate::fixtures::proxy::{Proxy, Segment};
 use crate::platform::Need;
@@ -175,19 +175,6 @@ pub fn frame(payload: &[u8]) -> Vec<u8> {
 pub fn reply_to(payload: &[u8]) -> Vec<u8> {
     let reversed: Vec<u8> = payload.iter().rev().copied().collect();
     frame(&reversed)
-}
-
-/// Deterministic bytes from a seed (xorshift), so payloads follow the test's seed.
-fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 fn start(ctx: &Ctx, env: &[(&str, &str)]) -> Result<(Program, SocketAddr), Failure> {

@@ -734,22 +734,17 @@ fn disconnects(ctx: &mut Ctx) -> Outcome {
     drop(witness);
     drop(stay);
     ctx.step("the last 3 clients closed their connections");
-    let deadline = Instant::now() + 5 * S;
-    loop {
-        let now = procfs::open_fds(pid)?;
-        if now <= before {
+    match procfs::wait_fds_at_most(pid, before, 5 * S)? {
+        Ok(now) => {
             ctx.step(format!("your program is back to {now} open file descriptors"));
-            return Ok(());
+            Ok(())
         }
-        if Instant::now() >= deadline {
-            return Err(ctx.with_program_panic(
-                Failure::new(format!(
-                    "5 s after all 23 clients left, your program holds {now} file descriptors, {} more than the {before} it had before they came; each one is a client socket never closed",
-                    now - before
-                )),
-                &program,
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(20));
+        Err(now) => Err(ctx.with_program_panic(
+            Failure::new(format!(
+                "5 s after all 23 clients left, your program holds {now} file descriptors, {} more than the {before} it had before they came; each one is a client socket never closed",
+                now - before
+            )),
+            &program,
+        )),
     }
 }

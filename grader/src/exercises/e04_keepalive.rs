@@ -372,7 +372,7 @@ fn expect_success(program: &mut Program) -> Outcome {
 }
 
 fn requests(ctx: &Ctx, n: usize) -> Vec<String> {
-    let bytes = super::e01_bind_listen_accept::random_bytes(ctx.seed, n * 2);
+    let bytes = crate::ctx::random_bytes(ctx.seed, n * 2);
     (0..n)
         .map(|i| format!("req-{}-{:02x}{:02x}", i + 1, bytes[2 * i], bytes[2 * i + 1]))
         .collect()

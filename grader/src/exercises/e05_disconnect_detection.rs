@@ -235,7 +235,7 @@ fn closed(ctx: &mut Ctx) -> Outcome {
 
 fn half_close(ctx: &mut Ctx) -> Outcome {
     let (mut program, mut conn) = start(ctx, &[])?;
-    let bytes = super::e01_bind_listen_accept::random_bytes(ctx.seed, 3);
+    let bytes = crate::ctx::random_bytes(ctx.seed, 3);
     let payload = format!("alpha {}\nbeta {}\ngamma {}\n", bytes[0], bytes[1], bytes[2]);
     conn.send(payload.as_bytes())?;
     conn.shutdown_write()?;
