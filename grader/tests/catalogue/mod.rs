@@ -9,3 +9,30 @@ mod e03_nonblocking_select;
 mod e04_keepalive;
 mod e05_disconnect_detection;
 mod e06_udp_ordering;
+
+/// Every hidden test is the `caught_by` of some mutant in its exercise's
+/// catalogue file, so no hidden test goes unproven. (Each mutant's own test
+/// then shows that it really fails that test.)
+#[test]
+fn every_hidden_test_has_a_mutant() {
+    let mut unproven = Vec::new();
+    for exercise in &crate::util::manifest().exercises {
+        let file = format!("e{}_{}.rs", exercise.number(), exercise.slug().replace('-', "_"));
+        let path = crate::util::root().join("grader/tests/catalogue").join(&file);
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for case in grader::registry::tests_for(&exercise.id).unwrap_or(&[]) {
+            if !text.contains(&format!("caught_by: \"{}\"", case.id)) {
+                unproven.push(format!(
+                    "{}.{} (add a mutant to grader/tests/catalogue/{file})",
+                    exercise.number(),
+                    case.id
+                ));
+            }
+        }
+    }
+    assert!(
+        unproven.is_empty(),
+        "hidden tests that no known-wrong program fails:\n{}",
+        unproven.join("\n")
+    );
+}
