@@ -6,10 +6,10 @@
 //! a condition (a line printed, bytes received, a file-descriptor count) and
 //! fails with a message when the deadline passes first.
 
+use crate::Target;
 use crate::oserror;
 use crate::process::{self, Groups, Panic, Panics, Program};
 use crate::transcript::{self, Transcript};
-use crate::{Kind, Target};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
@@ -105,11 +105,6 @@ impl Ctx {
     /// Time left before the test's limit.
     pub fn remaining(&self) -> Duration {
         self.limit.saturating_sub(self.started.elapsed())
-    }
-
-    /// Whether the program under test comes from `exercises/` or `solutions/`.
-    pub fn kind(&self) -> Kind {
-        self.target.kind
     }
 
     /// Starts the exercise's main program with `args`.

@@ -77,10 +77,6 @@ impl Transcript {
         });
     }
 
-    pub fn entries(&self) -> Vec<Entry> {
-        self.lock().entries.clone()
-    }
-
     /// Seconds since the transcript began, for steps that report timing.
     pub fn elapsed_secs(&self) -> f64 {
         self.lock().started.elapsed().as_secs_f64()
