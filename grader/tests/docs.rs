@@ -20,11 +20,6 @@ use crate::util;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
 
-/// Chapters that SUMMARY.md may list before they are written (while an
-/// exercise is being built on its own branch); links to them are not checked
-/// until they exist. Empty on main: every chapter exists and is checked.
-const PENDING: &[&str] = &[];
-
 fn docs_src() -> PathBuf {
     util::root().join("docs").join("src")
 }
@@ -151,11 +146,6 @@ fn shown(path: &Path) -> String {
     path.strip_prefix(util::root()).unwrap_or(path).display().to_string()
 }
 
-fn is_pending(path: &Path) -> bool {
-    path.strip_prefix(docs_src())
-        .is_ok_and(|rel| PENDING.iter().any(|p| Path::new(p) == rel))
-}
-
 /// Checks one link target written in `from`; returns what is wrong with it.
 fn check_target(from: &Path, target: &str) -> Option<String> {
     let (path, anchor) = match target.split_once('#') {
@@ -168,9 +158,6 @@ fn check_target(from: &Path, target: &str) -> Option<String> {
         normalise(&from.parent().unwrap().join(path))
     };
     if !file.exists() {
-        if is_pending(&file) {
-            return None;
-        }
         return Some(format!("{} does not exist", shown(&file)));
     }
     let anchor = anchor.filter(|a| !a.is_empty())?;
@@ -214,13 +201,9 @@ fn every_exercise_has_a_chapter_in_the_summary() {
             exercise.docs
         );
     }
-    // And everything SUMMARY.md lists exists (or is written on another branch).
+    // And everything SUMMARY.md lists exists.
     for page in &listed {
-        assert!(
-            page.exists() || is_pending(page),
-            "SUMMARY.md lists {}, which does not exist",
-            shown(page)
-        );
+        assert!(page.exists(), "SUMMARY.md lists {}, which does not exist", shown(page));
     }
 }
 
