@@ -15,6 +15,7 @@
 //! - [`transcript`], [`oserror`]: what the learner reads when a test fails.
 
 pub mod build;
+pub mod contract;
 pub mod ctx;
 pub mod exercises;
 pub mod extras;

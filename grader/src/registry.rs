@@ -11,6 +11,10 @@ pub struct TestCase {
     pub id: &'static str,
     /// One sentence: the scenario the test plays out.
     pub scenario: &'static str,
+    /// The numbered clauses of the exercise's contract (its chapter's
+    /// `### The contract`) that this test checks: a program that breaks one of
+    /// them should fail here. See `contract`.
+    pub clauses: &'static [u32],
     pub points: u32,
     /// Wall-clock limit, counted from the test's start (never including builds).
     pub limit: Duration,

@@ -14,6 +14,7 @@ const LIMIT: Duration = Duration::from_secs(2);
 static WAITS_FOREVER: TestCase = TestCase {
     id: "waits-forever",
     scenario: "Waits for the program's address line, which a hung program never prints.",
+    clauses: &[],
     points: 1,
     limit: LIMIT,
     needs: &[],
@@ -75,6 +76,7 @@ fn hung_program_is_killed_at_the_limit() {
             "fn main() {\n    let _marker = \"hangs\";\n    loop {\n        std::thread::park();\n    }\n    #[allow(unreachable_code)]\n",
         )],
         caught_by: "-",
+        clause: 0,
     };
     assert_ends_cleanly(&mutant, "mutant-01-hangs");
 }
@@ -92,6 +94,7 @@ fn forked_children_are_killed_too() {
             "fn main() {\n    let _child = std::process::Command::new(\"sh\").args([\"-c\", \"sleep 300.1234501; true\"]).spawn();\n    loop {\n        std::thread::park();\n    }\n    #[allow(unreachable_code)]\n",
         )],
         caught_by: "-",
+        clause: 0,
     };
     assert_ends_cleanly(&mutant, "300.1234501");
 }
@@ -113,6 +116,7 @@ fn children_in_a_new_session_are_killed_too() {
             "fn main() {\n    let _child = std::process::Command::new(\"setsid\").args([\"sh\", \"-c\", \"sleep 300.1234502; true\"]).spawn();\n    loop {\n        std::thread::park();\n    }\n    #[allow(unreachable_code)]\n",
         )],
         caught_by: "-",
+        clause: 0,
     };
     assert_ends_cleanly(&mutant, "300.1234502");
 }
@@ -136,6 +140,7 @@ fn orphaned_daemons_are_killed_too() {
             "fn main() {\n    let _ = std::process::Command::new(\"sh\").args([\"-c\", \"setsid sh -c 'sleep 300.1234503; true' & exit 0\"]).status();\n    loop {\n        std::thread::park();\n    }\n    #[allow(unreachable_code)]\n",
         )],
         caught_by: "-",
+        clause: 0,
     };
     assert_ends_cleanly(&mutant, "300.1234503");
 }

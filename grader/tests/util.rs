@@ -69,6 +69,10 @@ pub struct Mutant {
     pub replace: &'static [(&'static str, &'static str)],
     /// The hidden test that must fail (its id without the exercise number).
     pub caught_by: &'static str,
+    /// The clause of the exercise's contract (its chapter's `### The
+    /// contract`) that this mistake breaks, and only that one. 0 while a
+    /// mutant is not yet traced to a clause.
+    pub clause: u32,
 }
 
 impl Mutant {
@@ -126,6 +130,21 @@ impl Mutant {
     /// Builds the mutant, runs the exercise's hidden tests, and asserts that
     /// the expected test fails (not passes, not skipped).
     pub fn assert_caught(&self) {
+        // The mutant breaks one clause; the test meant to catch it must be
+        // one that checks that clause, so the trace clause → test → mutant holds.
+        let case = grader::registry::tests_for(self.exercise)
+            .unwrap_or(&[])
+            .iter()
+            .find(|c| c.id == self.caught_by)
+            .unwrap_or_else(|| panic!("no hidden test {} in {}", self.caught_by, self.exercise));
+        assert!(
+            self.clause != 0 && case.clauses.contains(&self.clause),
+            "mutant {} breaks clause {}, but its test {} checks clauses {:?}: name the clause it breaks, and catch it with a test of that clause",
+            self.name,
+            self.clause,
+            self.caught_by,
+            case.clauses
+        );
         let target = self.build();
         // Only the test meant to catch the mistake: running every test of a
         // hanging mutant would cost the sum of all their limits. Set

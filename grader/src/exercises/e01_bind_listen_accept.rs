@@ -22,6 +22,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "printed-address",
         scenario: "The program binds 127.0.0.1:0, prints the port the kernel chose, and a client connecting there is greeted.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(10),
         needs: &[],
@@ -33,6 +34,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "ipv6",
         scenario: "The program binds [::1]:0, the IPv6 loopback, and greets a client there.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(10),
         needs: &[Need::Ipv6],
@@ -44,6 +46,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "echo-binary",
         scenario: "A client sends zero bytes, invalid UTF-8 and every byte value, closes its side, and must get exactly those bytes back, then the end of the connection.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(10),
         needs: &[],
@@ -55,6 +58,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "echo-1mib",
         scenario: "A client streams 1 MiB of random bytes while reading the echo at the same time; every byte must come back in order.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(20),
         needs: &[],
@@ -66,6 +70,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "short-writes",
         scenario: "Each send() on the program's sockets accepts only 1 to 7 bytes (as the kernel may); the greeting and a 64 KiB echo must still arrive whole.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(20),
         needs: &[Need::Linux],
@@ -77,6 +82,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "clients-in-turn",
         scenario: "Twenty clients connect one after another; each is greeted, echoed and closed.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[],
@@ -88,6 +94,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "clients-at-once",
         scenario: "A client connects and stays silent; eight more connect while it waits, and each of them must be served.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[],
@@ -99,6 +106,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "restart-time-wait",
         scenario: "The program is killed while a client is connected, then started again on the same port at once, while the old connection sits in TIME_WAIT.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[],
@@ -110,6 +118,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "port-in-use",
         scenario: "Another listener already holds the port; the program must report it clearly, naming the address, and exit with a non-zero status.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(10),
         needs: &[],
@@ -121,6 +130,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "closes-sockets",
         scenario: "Thirty clients come and go; afterwards the program must hold no more open file descriptors than before they came.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[Need::Linux],

@@ -44,6 +44,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "one-byte-segments",
         scenario: "Through the grader's proxy, every byte of a few frames reaches the server in its own TCP segment; each frame must be answered with its payload reversed.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(60),
         needs: &[],
@@ -55,6 +56,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "split-header",
         scenario: "Through the proxy, each frame's 4-byte header is cut in two at a random byte, with a pause between the pieces.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(60),
         needs: &[],
@@ -66,6 +68,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "random-segments",
         scenario: "Through the proxy, frames of up to 200 bytes arrive cut at random places with random pauses; proptest generates the schedules and shrinks any that fails.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(60),
         needs: &[],
@@ -77,6 +80,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "coalesced-frames",
         scenario: "Through the proxy, several frames arrive together in one segment (or two); every one of them must be answered, in order.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(60),
         needs: &[],
@@ -88,6 +92,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "pipelined-replies",
         scenario: "A client sends one frame and waits for its reply without closing, then sends four frames (1, 300, 0 and 70000 bytes) in one write and waits for the four replies in order.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(20),
         needs: &[],
@@ -99,6 +104,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "large-reply",
         scenario: "Each send() of the server accepts at most 1024 bytes (LD_PRELOAD), and a client with a 4 KiB receive buffer (SO_RCVBUF) reads a 256 KiB reply slowly; every byte must arrive.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(40),
         needs: &[Need::Linux],
@@ -110,6 +116,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "close-mid-header",
         scenario: "A client sends a frame and 2 bytes of the next header, then closes; the server must answer the frame, report the cut-off header, close, and go on serving a new client.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(20),
         needs: &[],
@@ -121,6 +128,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "close-mid-payload",
         scenario: "While another client waits connected, a client announces 100 bytes, sends 40 and closes; the server must send nothing back, report it, drop that connection, and still serve the other client.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(20),
         needs: &[],
@@ -132,6 +140,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "oversized-frame",
         scenario: "A client sends only a header announcing a 4294967040-byte frame; the server must reject it without allocating it (its VmPeak in /proc/PID/status must not jump), close that connection, and serve the next client.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(20),
         needs: &[Need::Linux],
@@ -143,6 +152,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "read-loop-in-process",
         scenario: "The grader calls read_full and read_frame directly with a reader that returns one byte per call and Interrupted before every other byte, then ends early.",
+        clauses: &[],
         points: 5,
         limit: Duration::from_secs(15),
         needs: &[],
@@ -154,6 +164,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "write-loop-in-process",
         scenario: "The grader calls write_full and write_frame directly with a writer that accepts one byte per call and returns Interrupted before every other byte.",
+        clauses: &[],
         points: 5,
         limit: Duration::from_secs(15),
         needs: &[],

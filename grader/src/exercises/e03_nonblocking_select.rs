@@ -34,6 +34,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "broadcast",
         scenario: "Three clients join; each line one of them sends reaches the other two as `<sender address>: <line>`, and never comes back to its sender.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[],
@@ -45,6 +46,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "framing",
         scenario: "A client sends lines cut into pieces across several writes, and several lines (one of them binary) in a single write; each must be delivered as one whole line.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(20),
         needs: &[],
@@ -56,6 +58,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "many-clients",
         scenario: "1,100 clients join (more than select's FD_SETSIZE of 1,024); five of them each send a line, and every other client must receive all of those lines.",
+        clauses: &[],
         points: 15,
         limit: Duration::from_secs(90),
         needs: &[Need::Linux],
@@ -67,6 +70,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "silent-client",
         scenario: "A client connects and never sends anything; meanwhile two others talk, and a fourth joins, and all of that must work.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(20),
         needs: &[],
@@ -78,6 +82,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "slow-reader",
         scenario: "A client with a tiny receive buffer stops reading while another sends megabytes of lines; a third client must keep receiving them, and the slow one must get every byte, in order, once it reads again.",
+        clauses: &[],
         points: 15,
         limit: Duration::from_secs(60),
         needs: &[],
@@ -89,6 +94,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "one-thread",
         scenario: "While twenty clients join, talk and leave, the program has exactly one thread (counted in /proc/PID/task).",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(20),
         needs: &[Need::Linux],
@@ -100,6 +106,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "no-busy-loop",
         scenario: "With twenty clients connected and idle for two seconds, the program sleeps: it uses almost no CPU time (from /proc/PID/stat) and is seldom runnable.",
+        clauses: &[],
         points: 15,
         limit: Duration::from_secs(30),
         needs: &[Need::Linux],
@@ -111,6 +118,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "disconnects",
         scenario: "Twenty clients leave, ten with an orderly close and ten with a reset; the others are still served, and the program's open file descriptors return to their starting count.",
+        clauses: &[],
         points: 15,
         limit: Duration::from_secs(30),
         needs: &[Need::Linux],

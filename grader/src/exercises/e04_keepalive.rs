@@ -46,6 +46,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "server-options",
         scenario: "The server runs with --idle 7 --interval 3 --count 4; the grader reads SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT from the socket it accepted for a client.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[Need::Linux],
@@ -57,6 +58,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "client-options",
         scenario: "The client runs with --idle 5 --interval 2 --count 6; the grader reads the four keepalive options from the client's connected socket.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[Need::Linux],
@@ -68,6 +70,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "server-releases-vanished-client",
         scenario: "A client in another network namespace talks to the server (keepalive 1 s, 1 s, 2 probes), then its cable is cut; the server must close that client's socket within 3 s + 4 s, and not before 2.5 s.",
+        clauses: &[],
         points: 15,
         limit: Duration::from_secs(40),
         needs: &[Need::Linux, Need::UserNamespaces],
@@ -79,6 +82,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "idle-client-survives",
         scenario: "A live client stays idle for 8 s, more than twice what keepalive 1 s, 1 s, 2 probes needs to declare a dead peer; its next line must still be echoed.",
+        clauses: &[],
         points: 15,
         limit: Duration::from_secs(25),
         needs: &[],
@@ -90,6 +94,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "client-detects-vanished-server",
         scenario: "The client (keepalive 1 s, 1 s, 2 probes) waits for a reply from a server in another namespace whose cable is then cut; it must exit non-zero saying so within 3 s + 4 s, and not before 2.5 s.",
+        clauses: &[],
         points: 15,
         limit: Duration::from_secs(40),
         needs: &[Need::Linux, Need::UserNamespaces],
@@ -101,6 +106,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "one-connection",
         scenario: "The client sends 8 requests to the grader's server, which counts connections: all 8 must travel over one connection and every reply must be printed.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[],
@@ -112,6 +118,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "reconnects-after-close",
         scenario: "The grader's server answers two requests, then closes the idle connection while the client pauses; the client must reconnect and still get all 4 replies.",
+        clauses: &[],
         points: 15,
         limit: Duration::from_secs(15),
         needs: &[],
@@ -123,6 +130,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "retries-unanswered",
         scenario: "The grader's server reads request 2 and closes without answering, then later drops request 4 twice; the client must resend request 2 once, and give up on request 4 after one retry with an error naming it.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[],

@@ -38,6 +38,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "closed",
         scenario: "The peer sends a line and closes the connection (FIN); the watcher must report `ended: closed`.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[],
@@ -49,6 +50,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "half-close",
         scenario: "The peer sends three lines, shuts down its sending side and keeps reading: the reply `received <N> bytes` must arrive, then the watcher's own close.",
+        clauses: &[],
         points: 15,
         limit: Duration::from_secs(15),
         needs: &[],
@@ -60,6 +62,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "reset-linger",
         scenario: "The peer sets SO_LINGER to 0 and closes, which sends an RST; the watcher must report `ended: reset` without crashing.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[],
@@ -71,6 +74,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "killed-peer-unread",
         scenario: "A peer process holding the connection is killed with SIGKILL while the watcher's ping lies unread in it; the kernel resets the connection and the watcher must report `ended: reset`.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[Need::Linux],
@@ -82,6 +86,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "killed-peer-quiet",
         scenario: "A peer process holding the connection, with nothing unread, is killed with SIGKILL; the kernel closes it with a FIN and the watcher must report `ended: closed`.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[Need::Linux],
@@ -93,6 +98,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "broken-pipe",
         scenario: "The peer sends `flood`, shuts down its side, reads 1 KiB of ticks and closes; the watcher's writes must end with `ended: broken pipe`, and the program must exit normally.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[],
@@ -104,6 +110,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "silent-peer-heartbeat",
         scenario: "With --heartbeat 300 --misses 3 the peer answers two pings, then its program hangs (its kernel still acknowledges); the watcher must report `ended: timed out` 1.2 s after the last pong (+3 s), not before 0.9 s.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[],
@@ -115,6 +122,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "vanished-peer-heartbeat",
         scenario: "With --heartbeat 300 --misses 3 and keepalive off, the peer in another network namespace answers two pings, then its cable is cut; the watcher must report `ended: timed out` within 1.2 s + 3 s.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(30),
         needs: &[Need::Linux, Need::UserNamespaces],
@@ -126,6 +134,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "slow-peer-alive",
         scenario: "With --heartbeat 500 --misses 4 the peer answers every ping 1.2 s late (later than two intervals) for 6 s, then closes; the watcher must never report it dead and end with `ended: closed`.",
+        clauses: &[],
         points: 15,
         limit: Duration::from_secs(20),
         needs: &[],

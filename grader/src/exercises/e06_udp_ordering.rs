@@ -32,6 +32,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "in-order",
         scenario: "The network reorders and duplicates 200 datagrams but drops none; the receiver must deliver all 200 once each, in sending order, and report nothing lost.",
+        clauses: &[],
         points: 15,
         limit: Duration::from_secs(30),
         needs: &[],
@@ -43,6 +44,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "losses",
         scenario: "The network drops about 10% of 200 datagrams and reorders and duplicates others; every message must be delivered in order or reported lost after the loss timeout, never both, never skipped.",
+        clauses: &[],
         points: 15,
         limit: Duration::from_secs(30),
         needs: &[],
@@ -54,6 +56,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "wraparound",
         scenario: "Sequence numbers start at 65 436 and wrap from 65 535 to 0 in the middle of the run, with datagrams reordered across the wrap; all 200 must be delivered in order, none lost.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(30),
         needs: &[],
@@ -65,6 +68,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "flood",
         scenario: "1 200 datagrams of 60 000 bytes with sequence numbers far beyond the window arrive; the receiver must drop them, grow by at most 24 MiB (VmHWM in /proc/PID/status), and still deliver the next message.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(40),
         needs: &[Need::Linux],
@@ -76,6 +80,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "max-size",
         scenario: "Ten messages of 65 504 bytes, each filling the largest UDP datagram IPv4 carries (65 507 bytes), go straight to the receiver; each must be delivered whole.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(20),
         needs: &[],
@@ -87,6 +92,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "malformed",
         scenario: "Datagrams that are not messages (empty, 1 byte, 2 bytes, an unknown kind byte) arrive between two valid ones; the receiver must count each as malformed, keep running, and deliver the valid ones.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[],
@@ -98,6 +104,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "reliable",
         scenario: "Over a network that drops 20% of datagrams in each direction and reorders and duplicates others, 200 messages (numbers wrapping past 65 535) must all be delivered exactly once, in order, within 30 s.",
+        clauses: &[],
         points: 20,
         limit: Duration::from_secs(60),
         needs: &[],
@@ -109,6 +116,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "gives-up",
         scenario: "Nothing ever acknowledges (the receiver is gone); the sender must retransmit on a 100 ms timer, give up after 4 retransmissions, and exit with a non-zero status and an error.",
+        clauses: &[],
         points: 10,
         limit: Duration::from_secs(25),
         needs: &[],

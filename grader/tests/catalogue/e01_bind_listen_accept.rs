@@ -15,6 +15,7 @@ fn no_reuseaddr() {
         file: MAIN,
         replace: &[("    socket.set_reuse_address(true)?;\n", "")],
         caught_by: "restart-time-wait",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -32,6 +33,7 @@ fn never_closes() {
             "            Ok(0) => {\n                std::mem::forget(stream);\n                return Ok(());\n            }",
         )],
         caught_by: "closes-sockets",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -49,6 +51,7 @@ fn single_write() {
             "    let _ = stream.write(buf)?;\n    buf = &[];\n    while !buf.is_empty() {\n        match stream.write(buf) {",
         )],
         caught_by: "short-writes",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -69,6 +72,7 @@ fn one_at_a_time() {
             ),
         ],
         caught_by: "clients-at-once",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -86,6 +90,7 @@ fn wrong_address() {
             "        Ok(_) => println!(\"listening on {addr}\"),",
         )],
         caught_by: "printed-address",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -103,6 +108,7 @@ fn panics_when_port_taken() {
             "    socket.bind(&addr.into()).expect(\"bind failed\");",
         )],
         caught_by: "port-in-use",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -117,6 +123,7 @@ fn ipv4_only() {
         file: MAIN,
         replace: &[("Socket::new(Domain::for_address(addr),", "Socket::new(Domain::IPV4,")],
         caught_by: "ipv6",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -134,6 +141,7 @@ fn echoes_text() {
             "        write_full(&mut stream, String::from_utf8_lossy(&buf[..n]).as_bytes())?;",
         )],
         caught_by: "echo-binary",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -151,6 +159,7 @@ fn echoes_one_read() {
             "        write_full(&mut stream, &buf[..n])?;\n        return Ok(());",
         )],
         caught_by: "echo-1mib",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -168,6 +177,7 @@ fn serves_one_client() {
             "            Err(e) => eprintln!(\"accept failed: {e}\"),\n        }\n        std::thread::park();",
         )],
         caught_by: "clients-in-turn",
+        clause: 0,
     }
     .assert_caught();
 }

@@ -16,6 +16,7 @@ fn single_read() {
         file: FRAME,
         replace: &[("    while filled < buf.len() {", "    if filled < buf.len() {")],
         caught_by: "one-byte-segments",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -33,6 +34,7 @@ fn zero_read_as_empty_frame() {
             "            Ok(0) => return Ok(Some(Vec::new())),",
         )],
         caught_by: "close-mid-header",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -50,6 +52,7 @@ fn little_endian_length() {
             ("&len.to_be_bytes()", "&len.to_le_bytes()"),
         ],
         caught_by: "pipelined-replies",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -64,6 +67,7 @@ fn no_maximum() {
         file: FRAME,
         replace: &[("    if len > max {", "    if false && len > max {")],
         caught_by: "oversized-frame",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -78,6 +82,7 @@ fn single_write() {
         file: FRAME,
         replace: &[("    while !buf.is_empty() {", "    if !buf.is_empty() {")],
         caught_by: "large-reply",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -92,6 +97,7 @@ fn never_flushed() {
         file: MAIN,
         replace: &[("        writer.flush()?;\n", "")],
         caught_by: "pipelined-replies",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -109,6 +115,7 @@ fn header_single_read() {
             "    let _ = reader.read(&mut header[1..])?;",
         )],
         caught_by: "split-header",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -126,6 +133,7 @@ fn payload_single_read() {
             "    let _ = reader.read(&mut payload)?;",
         )],
         caught_by: "random-segments",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -143,6 +151,7 @@ fn bufreader_per_frame() {
             "read_frame(&mut BufReader::new(&stream), MAX_FRAME)?",
         )],
         caught_by: "coalesced-frames",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -160,6 +169,7 @@ fn eof_ends_buffer() {
             "            Ok(0) => {\n                return Ok(());\n            }\n            Ok(usize::MAX) => {\n                return Err(io::Error::new(",
         )],
         caught_by: "close-mid-payload",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -177,6 +187,7 @@ fn exits_on_client_error() {
             "                        eprintln!(\"client {peer}: {e}\");\n                        process::exit(1);\n",
         )],
         caught_by: "close-mid-payload",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -194,6 +205,7 @@ fn read_interrupted_not_retried() {
             "            // call read again.\n",
         )],
         caught_by: "read-loop-in-process",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -211,6 +223,7 @@ fn read_full_ignores_eof() {
             "            Ok(0) if false => {\n                return Err(",
         )],
         caught_by: "read-loop-in-process",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -228,6 +241,7 @@ fn write_interrupted_not_retried() {
             "            Ok(n) => buf = &buf[n..],\n",
         )],
         caught_by: "write-loop-in-process",
+        clause: 0,
     }
     .assert_caught();
 }

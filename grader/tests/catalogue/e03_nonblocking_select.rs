@@ -19,6 +19,7 @@ fn blocks_on_read() {
             "if let Err(e) = stream.set_nonblocking(false) {",
         )],
         caught_by: "silent-client",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -43,6 +44,7 @@ fn reads_every_client() {
             ),
         ],
         caught_by: "silent-client",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -60,6 +62,7 @@ fn busy_loop() {
             "    match poll(&mut fds, PollTimeout::ZERO) {",
         )],
         caught_by: "no-busy-loop",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -78,6 +81,7 @@ fn always_pollout() {
             "        if !client.closed {\n            events |= PollFlags::POLLOUT;",
         )],
         caught_by: "no-busy-loop",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -95,6 +99,7 @@ fn drops_partial_write() {
             "                    self.outbox.clear();",
         )],
         caught_by: "slow-reader",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -113,6 +118,7 @@ fn blocking_writes() {
             "            self.stream.set_nonblocking(false)?;\n            let written = self.stream.write(front);\n            self.stream.set_nonblocking(true)?;\n            match written {",
         )],
         caught_by: "slow-reader",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -131,6 +137,7 @@ fn never_removes_closed() {
             "                Ok(0) => {\n                    return Ok(());",
         )],
         caught_by: "disconnects",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -148,6 +155,7 @@ fn exits_on_reset() {
             "            client.read_available()?;",
         )],
         caught_by: "disconnects",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -165,6 +173,7 @@ fn thread_per_client() {
             "                std::thread::spawn(|| {\n                    loop {\n                        std::thread::park();\n                    }\n                });\n                clients.push(client);",
         )],
         caught_by: "one-thread",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -179,6 +188,7 @@ fn echoes_to_sender() {
         file: MAIN,
         replace: &[("        if i != from && !client.closed {", "        if !client.closed {")],
         caught_by: "broadcast",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -197,6 +207,7 @@ fn one_message_per_read() {
             "    while let Some(len) = inbox[start..].iter().rposition(|&b| b == b'\\n') {",
         )],
         caught_by: "framing",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -211,6 +222,7 @@ fn drops_partial_lines() {
         file: MAIN,
         replace: &[("    inbox.drain(..start);", "    inbox.clear();")],
         caught_by: "framing",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -250,6 +262,7 @@ fn uses_select() {
 fn wait_for_events_with_poll(listener: &TcpListener, clients: &[Client]) -> io::Result<(bool, Vec<bool>)> {",
         )],
         caught_by: "many-clients",
+        clause: 0,
     }
     .assert_caught();
 }

@@ -20,6 +20,7 @@ fn no_keepalive() {
             "    let _ = params;\n    Ok(())",
         )],
         caught_by: "server-options",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -37,6 +38,7 @@ fn system_defaults() {
             "    let _ = params;\n    SockRef::from(stream).set_keepalive(true)",
         )],
         caught_by: "client-detects-vanished-server",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -54,6 +56,7 @@ fn idle_only() {
             "        .with_time(settings.idle);",
         )],
         caught_by: "server-releases-vanished-client",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -71,6 +74,7 @@ fn read_timeout_instead() {
             "    stream.set_read_timeout(Some(settings.idle + settings.interval * settings.count))?;",
         )],
         caught_by: "idle-client-survives",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -85,6 +89,7 @@ fn client_without_keepalive() {
         file: CLIENT,
         replace: &[("        keepalive::enable(&stream, settings)?;\n", "")],
         caught_by: "client-options",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -102,6 +107,7 @@ fn connection_per_request() {
             "        connection = Connection::open(addr, &settings)?;\n        let reply = connection.request(request)?;",
         )],
         caught_by: "one-connection",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -119,6 +125,7 @@ fn no_reconnect() {
             "            Err(e) if closed_by_server(&e) && request.is_empty() => {",
         )],
         caught_by: "reconnects-after-close",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -136,6 +143,7 @@ fn drops_unanswered() {
             "                *self = Connection::open(self.addr, &self.settings)?;\n                if !request.is_empty() {\n                    return Ok(String::new());\n                }",
         )],
         caught_by: "retries-unanswered",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -153,6 +161,7 @@ fn retries_forever() {
             "                if !request.is_empty() {\n                    return self.request(request);\n                }\n                self.exchange(request).map_err(|e| {",
         )],
         caught_by: "retries-unanswered",
+        clause: 0,
     }
     .assert_caught();
 }

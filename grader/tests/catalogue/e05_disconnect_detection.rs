@@ -16,6 +16,7 @@ fn zero_read_as_data() {
         file: WATCH,
         replace: &[("            Ok(0) => return finish(stream, received),\n", "")],
         caught_by: "closed",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -33,6 +34,7 @@ fn drops_reply() {
             "    if let Err(e) = stream.write_all(&format!(\"received {received} bytes\\n\").as_bytes()[..0]) {",
         )],
         caught_by: "half-close",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -50,6 +52,7 @@ fn panics_on_reset() {
             "        ErrorKind::ConnectionReset => panic!(\"connection reset: {err}\"),",
         )],
         caught_by: "reset-linger",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -67,6 +70,7 @@ fn reset_called_closed() {
             "        ErrorKind::ConnectionReset => Some(Ending::Closed),",
         )],
         caught_by: "killed-peer-unread",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -84,6 +88,7 @@ fn eof_called_reset() {
             "    let _ = stream.shutdown(Shutdown::Write);\n    Ok(Ending::Reset)",
         )],
         caught_by: "killed-peer-quiet",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -101,6 +106,7 @@ fn ignores_write_errors() {
             "        let _ = stream.write_all(format!(\"tick {i}\\n\").as_bytes());",
         )],
         caught_by: "broken-pipe",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -115,6 +121,7 @@ fn no_read_timeout() {
         file: WATCH,
         replace: &[("    stream.set_read_timeout(heartbeat.map(|h| h.interval))?;", "")],
         caught_by: "silent-peer-heartbeat",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -132,6 +139,7 @@ fn never_gives_up() {
             "                if unanswered >= u32::MAX {",
         )],
         caught_by: "vanished-peer-heartbeat",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -149,6 +157,7 @@ fn one_miss_is_death() {
             "                if unanswered >= 1 {",
         )],
         caught_by: "slow-peer-alive",
+        clause: 0,
     }
     .assert_caught();
 }

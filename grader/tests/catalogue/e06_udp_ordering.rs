@@ -21,6 +21,7 @@ fn delivers_in_arrival_order() {
             "        self.next = seq;\n        let distance = seq_distance(self.next, seq);",
         )],
         caught_by: "in-order",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -38,6 +39,7 @@ fn keeps_duplicates() {
             "        if distance < 0 {\n            events.push(Event::Deliver(seq, payload.to_vec()));",
         )],
         caught_by: "in-order",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -55,6 +57,7 @@ fn waits_forever() {
             "        let _ = loss_timeout;\n        None",
         )],
         caught_by: "losses",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -69,6 +72,7 @@ fn ignores_wraparound() {
         file: WIRE,
         replace: &[("    to.wrapping_sub(from) as i16 as i32", "    to as i32 - from as i32")],
         caught_by: "wraparound",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -83,6 +87,7 @@ fn unbounded_reorder_buffer() {
         file: REORDER,
         replace: &[("        if slot >= self.window {", "        if slot >= usize::MAX {")],
         caught_by: "flood",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -97,6 +102,7 @@ fn small_receive_buffer() {
         file: RECEIVER,
         replace: &[("    let mut buf = vec![0u8; 64 * 1024];", "    let mut buf = vec![0u8; 512];")],
         caught_by: "max-size",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -111,6 +117,7 @@ fn panics_on_short_datagram() {
         file: WIRE,
         replace: &[("    if bytes.len() < HEADER_LEN {\n        return None;\n    }\n", "")],
         caught_by: "malformed",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -128,6 +135,7 @@ fn no_retransmission_timer() {
             "        let _ = wait;\n        socket.set_read_timeout(None)?;",
         )],
         caught_by: "reliable",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -145,6 +153,7 @@ fn never_gives_up() {
             "                if message.retries == u32::MAX {",
         )],
         caught_by: "gives-up",
+        clause: 0,
     }
     .assert_caught();
 }
@@ -165,6 +174,7 @@ fn retransmits_without_timer() {
             ),
         ],
         caught_by: "gives-up",
+        clause: 0,
     }
     .assert_caught();
 }
