@@ -5,11 +5,14 @@
 //!   (zero), parses and has its consumer's fields; submissions are graded
 //!   with the instructor's grader, and a hanging one still gets a complete
 //!   report within the bound;
+//! - `no_user_namespaces`: 04 and 05 pass, nothing skipped, where user
+//!   namespaces are refused (as in Docker);
 //! - `reset`: the stub comes back byte for byte and the learner's version is kept;
 //! - `watch`: a saved change is checked again, and a pass moves on.
 
 mod util;
 
 mod grade;
+mod no_user_namespaces;
 mod reset;
 mod watch;
