@@ -1,6 +1,7 @@
 //! The project's own tests of `cargo xtask`: they run the real binary (with
 //! assert_cmd), mostly in throwaway copies of the workspace.
 //!
+//! - `devcontainer`: the dev container installs every tool the book uses;
 //! - `grade`: every format, from the solutions (full marks) and the stubs
 //!   (zero), parses and has its consumer's fields; submissions are graded
 //!   with the instructor's grader, and a hanging one still gets a complete
@@ -12,6 +13,7 @@
 
 mod util;
 
+mod devcontainer;
 mod grade;
 mod no_user_namespaces;
 mod reset;
