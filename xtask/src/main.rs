@@ -8,6 +8,7 @@ mod formats;
 mod grade;
 mod hint;
 mod list;
+mod report;
 mod reset;
 mod style;
 mod submission;

@@ -9,7 +9,7 @@ mod junit;
 mod text;
 
 use crate::grade::Grade;
-use grader::runner::Status;
+use grader::runner::{ExerciseReport, ExerciseStatus, Status, TestReport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -48,6 +48,103 @@ pub fn render(format: Format, grade: &Grade) -> String {
         Format::Gradescope => gradescope::render(grade).to_string_pretty(),
         Format::Classroom => classroom::render(grade),
         Format::Junit => junit::render(grade),
+    }
+}
+
+/// How much of one test's transcript any report keeps, counted as the text's
+/// largest escaped size in any format (see [`escaped_cost`]). A program can
+/// print without end; Gradescope and GitLab refuse large reports, so every
+/// text a program can fill is cut to a fixed size when its result arrives,
+/// and every format is then bounded by the number of tests.
+pub const TRANSCRIPT_LIMIT: usize = 8 * 1024;
+/// How much of a test's summary (the failed expectation, which may quote the
+/// program's output) and of a panic message any report keeps.
+pub const SUMMARY_LIMIT: usize = 1024;
+/// How much of an exercise's build output any report keeps.
+pub const BUILD_LOG_LIMIT: usize = 8 * 1024;
+/// How much of one warning (which may name a submission's file) any report keeps.
+pub const WARNING_LIMIT: usize = 512;
+/// How many warnings any report keeps; the last one says how many were left out.
+pub const MAX_WARNINGS: usize = 60;
+
+/// The most bytes `c` can take once escaped by any format: `&quot;` in XML,
+/// `\u001b` in JSON, `\u{fffe}` for a character XML forbids.
+pub fn escaped_cost(c: char) -> usize {
+    match c {
+        '"' | '\'' => 6,
+        '&' => 5,
+        '<' | '>' => 4,
+        '\\' => 2,
+        '\t' | '\n' | '\r' => 2,
+        c if (c as u32) < 0x20 || c == '\u{7f}' => 6,
+        '\u{fffe}' | '\u{ffff}' => 8,
+        c => c.len_utf8(),
+    }
+}
+
+/// `text` whole if its escaped size is within `limit`; otherwise its start
+/// and its end (where a transcript's failure usually is), cut at character
+/// boundaries, with a note in the middle saying how many bytes were cut.
+pub fn bounded(text: &str, limit: usize) -> String {
+    let cost: usize = text.chars().map(escaped_cost).sum();
+    if cost <= limit {
+        return text.to_string();
+    }
+    // The note is at most this long (its number has at most 20 digits).
+    const NOTE_ROOM: usize = 80;
+    let budget = limit.saturating_sub(NOTE_ROOM);
+    let mut head_end = 0;
+    let mut spent = 0;
+    for (i, c) in text.char_indices() {
+        if spent + escaped_cost(c) > budget * 3 / 4 {
+            break;
+        }
+        spent += escaped_cost(c);
+        head_end = i + c.len_utf8();
+    }
+    let mut tail_start = text.len();
+    for (i, c) in text[head_end..].char_indices().rev() {
+        if spent + escaped_cost(c) > budget {
+            break;
+        }
+        spent += escaped_cost(c);
+        tail_start = head_end + i;
+    }
+    let cut = tail_start - head_end;
+    format!(
+        "{}\n[... {cut} bytes cut here; reports keep at most {limit} ...]\n{}",
+        &text[..head_end],
+        &text[tail_start..]
+    )
+}
+
+/// Cuts every text of a test's result that a program can make long.
+pub fn bound_test(test: &mut TestReport) {
+    test.summary = bounded(&test.summary, SUMMARY_LIMIT);
+    test.transcript = bounded(&test.transcript, TRANSCRIPT_LIMIT);
+    if let Some(panic) = &mut test.panic {
+        panic.message = bounded(&panic.message, SUMMARY_LIMIT);
+        panic.location = bounded(&panic.location, WARNING_LIMIT);
+    }
+}
+
+/// Cuts an exercise's build output and each of its tests.
+pub fn bound_exercise(report: &mut ExerciseReport) {
+    if let ExerciseStatus::DoesNotCompile(log) = &mut report.status {
+        *log = bounded(log, BUILD_LOG_LIMIT);
+    }
+    report.tests.iter_mut().for_each(bound_test);
+}
+
+/// Cuts each warning, and their number.
+pub fn bound_warnings(warnings: &mut Vec<String>) {
+    if warnings.len() > MAX_WARNINGS {
+        let left_out = warnings.len() - (MAX_WARNINGS - 1);
+        warnings.truncate(MAX_WARNINGS - 1);
+        warnings.push(format!("{left_out} more warnings were left out to keep the report small"));
+    }
+    for w in warnings.iter_mut() {
+        *w = bounded(w, WARNING_LIMIT);
     }
 }
 
