@@ -315,8 +315,121 @@ pub fn base64(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
+#[allow(dead_code)]
+#[path = "../../tests/util.rs"]
+mod util;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grade::{Graded, State};
+    use std::time::Duration;
+
+    /// What every report of the whole course stays under, whatever the
+    /// programs print (Gradescope and GitLab refuse large reports).
+    const REPORT_LIMIT: usize = 1024 * 1024;
+
+    /// Text a hostile program or submission could put in a report: every
+    /// character that grows when escaped, characters XML forbids, `--` that
+    /// would end an XML comment, `]]>`, markup, and multi-byte characters
+    /// that a cut must not split.
+    fn hostile(bytes: usize) -> String {
+        let piece = "\"'<&>]]>--\u{1b}[31m\u{0}\u{7f}\u{fffe}\\ é€😀 <script>alert(1)</script>\n";
+        piece.repeat(bytes / piece.len() + 1)
+    }
+
+    /// The largest grade there can be: every exercise of the course, every
+    /// test failed with a huge hostile summary, transcript and panic, every
+    /// build log huge (many times any limit), and a thousand hostile
+    /// warnings; cut as `grade` cuts each result when it arrives.
+    fn worst_grade(state: State) -> Grade {
+        let manifest = util::manifest();
+        let exercises = manifest
+            .exercises
+            .iter()
+            .enumerate()
+            .map(|(n, exercise)| {
+                let mut graded = crate::grade::tests_support::pending(exercise);
+                for test in &mut graded.report.tests {
+                    test.status = Status::Failed;
+                    test.summary = hostile(1 << 16);
+                    test.transcript = hostile(1 << 18);
+                    test.panic = Some(grader::process::Panic {
+                        location: hostile(1 << 16),
+                        message: hostile(1 << 16),
+                    });
+                }
+                if n % 2 == 0 {
+                    graded.report.status = ExerciseStatus::DoesNotCompile(hostile(1 << 18));
+                }
+                graded.graded = if n == 0 { 1 } else { graded.report.tests.len() };
+                bound_exercise(&mut graded.report);
+                graded
+            })
+            .collect::<Vec<Graded>>();
+        let mut warnings: Vec<String> = (0..1000).map(|i| format!("notes---draft{i}.md {}", hostile(1 << 12))).collect();
+        bound_warnings(&mut warnings);
+        Grade {
+            graded: "submission /tmp/<a href=x>--&amp;".into(),
+            seed: 7,
+            require_all: false,
+            exercises,
+            warnings,
+            duration: Duration::from_secs(1),
+            bound: Duration::from_secs(100),
+            state,
+        }
+    }
+
+    /// Every format of the largest, most hostile grade stays under the
+    /// bound and is read by a strict parser of its kind.
+    #[test]
+    fn every_format_is_bounded_and_well_formed_whatever_the_programs_print() {
+        for state in [State::Running, State::Complete, State::Error("a <bad> & day".into())] {
+            let grade = worst_grade(state);
+            for format in Format::ALL {
+                let text = render(format, &grade);
+                eprintln!("{:>10}: {:>7} bytes ({})", format.name(), text.len(), grade.state.key());
+                assert!(
+                    text.len() < REPORT_LIMIT,
+                    "the {} report is {} bytes, over {REPORT_LIMIT}",
+                    format.name(),
+                    text.len()
+                );
+                match format {
+                    Format::Json | Format::Gradescope => {
+                        util::parse_json(&text).unwrap_or_else(|e| panic!("{}: {e}", format.name()));
+                    }
+                    Format::Junit => {
+                        util::parse_xml(&text).unwrap_or_else(|e| panic!("junit: {e}"));
+                    }
+                    Format::Classroom => {
+                        for line in text.lines() {
+                            let (_, encoded) = line.split_once("_RESULTS=").expect("NAME_RESULTS=base64");
+                            let json = String::from_utf8(util::unbase64(encoded).unwrap()).unwrap();
+                            util::parse_json(&json).unwrap_or_else(|e| panic!("classroom: {e}"));
+                        }
+                    }
+                    Format::Text => {}
+                }
+            }
+        }
+    }
+
+    /// A cut keeps the start and the end, at character boundaries, within
+    /// the limit once escaped, and says how much it cut.
+    #[test]
+    fn bounded_keeps_both_ends_and_says_what_it_cut() {
+        let text = format!("START{}END", "é".repeat(10_000));
+        let cut = bounded(&text, 1000);
+        assert!(cut.starts_with("START") && cut.ends_with("END"), "{cut}");
+        assert!(cut.chars().map(escaped_cost).sum::<usize>() <= 1000);
+        let kept = cut.len() - cut.lines().nth(1).unwrap().len() - 2;
+        assert!(cut.contains(&format!("[... {} bytes cut here", text.len() - kept)), "{cut}");
+        assert_eq!(bounded("short", 1000), "short");
+        let quotes = "\"".repeat(1000);
+        assert!(bounded(&quotes, 600).chars().map(escaped_cost).sum::<usize>() <= 600);
+    }
 
     /// The RFC 4648 test vectors.
     #[test]
