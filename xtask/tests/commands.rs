@@ -5,11 +5,15 @@
 //!   (zero), parses and has its consumer's fields; submissions are graded
 //!   with the instructor's grader, and a hanging one still gets a complete
 //!   report within the bound;
+//! - `hostile_reports`: submissions that attack the report (forge it, kill
+//!   the grader, flood it, name files to break markup, or are stopped by
+//!   SIGTERM) leave the grader's own report on disk, true and bounded;
 //! - `reset`: the stub comes back byte for byte and the learner's version is kept;
 //! - `watch`: a saved change is checked again, and a pass moves on.
 
 mod util;
 
 mod grade;
+mod hostile_reports;
 mod reset;
 mod watch;
