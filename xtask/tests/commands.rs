@@ -9,6 +9,8 @@
 //!   the grader, flood it, name files to break markup, or are stopped by
 //!   SIGTERM) leave the grader's own report on disk, true and bounded;
 //! - `reset`: the stub comes back byte for byte and the learner's version is kept;
+//! - `setups`: the Classroom workflow, Gradescope scripts and GitLab job of
+//!   docs/src/instructors.md parse, and grade once with no credentials;
 //! - `watch`: a saved change is checked again, and a pass moves on.
 
 mod util;
@@ -16,4 +18,5 @@ mod util;
 mod grade;
 mod hostile_reports;
 mod reset;
+mod setups;
 mod watch;
