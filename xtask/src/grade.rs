@@ -350,6 +350,11 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         // The grade's lock is kept until the process ends, so the grading
         // thread never writes a report again.
         let mut grade = lock(&on_signal);
+        if grade.state != State::Running {
+            // The grade is over and its final report written; the grader
+            // is about to exit with the status that report states.
+            return;
+        }
         report::kill_everything_started();
         grade.state = State::CutShort(stop);
         grade.duration = started.elapsed();
