@@ -349,7 +349,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(n, exercise)| {
-                let mut graded = crate::grade::tests_support::pending(exercise);
+                let mut graded = Graded::pending(exercise);
                 for test in &mut graded.report.tests {
                     test.status = Status::Failed;
                     test.summary = hostile(1 << 16);
