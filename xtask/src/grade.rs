@@ -597,3 +597,50 @@ fn work_name(dir: &Path) -> String {
     let hash = runner::test_seed(0, &full.to_string_lossy()) % 0x1_0000_0000;
     format!("{safe}-{hash:08x}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outputs(args: &[&str]) -> Result<Vec<(Format, String)>, String> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let parsed = parse(&args)?;
+        Ok(parsed
+            .outputs
+            .into_iter()
+            .map(|o| (o.format, o.path.display().to_string()))
+            .collect())
+    }
+
+    /// `--output` repeats; `FORMAT=` names a report's format, and a plain
+    /// file takes `--format`'s, wherever `--format` is on the line.
+    #[test]
+    fn output_takes_a_format_and_repeats() {
+        assert_eq!(
+            outputs(&["--output", "json=a.json", "--output", "b.xml", "--format", "junit"]).unwrap(),
+            [(Format::Json, "a.json".into()), (Format::Junit, "b.xml".into())]
+        );
+        assert_eq!(
+            outputs(&["--output", "./json=x"]).unwrap(),
+            [(Format::Text, "./json=x".into())],
+            "a file named like a format is written with ./"
+        );
+        assert_eq!(outputs(&[]).unwrap(), []);
+        let twice = outputs(&["--output", "json=r", "--output", "junit=r"]).unwrap_err();
+        assert!(twice.contains("given twice"), "{twice}");
+    }
+
+    /// The exit status of each state, as docs/src/instructors.md states them.
+    #[test]
+    fn exit_statuses_follow_the_state() {
+        assert_eq!(State::Complete.exit_code(), Some(0));
+        assert_eq!(State::Error("x".into()).exit_code(), Some(3));
+        let sigterm = Stop {
+            number: 15,
+            name: "SIGTERM",
+        };
+        assert_eq!(State::CutShort(sigterm).exit_code(), Some(143));
+        assert_eq!(State::Running.exit_code(), None);
+        assert!(State::CutShort(sigterm).sentence().contains("SIGTERM"));
+    }
+}

@@ -339,7 +339,8 @@ fn sigterm_leaves_a_cut_short_report_and_a_matching_exit_status() {
     // program's sleeping child exists), then stop the grade.
     let sleeper = format!("sleep {seconds}");
     let deadline = Instant::now() + GRADE_LIMIT;
-    while !(reports.join("report.json").exists() && !processes(&|c| c == sleeper).is_empty()) {
+    let a_test_runs = || reports.join("report.json").exists() && !processes(&|c| c == sleeper).is_empty();
+    while !a_test_runs() {
         assert!(Instant::now() < deadline, "no test started within {GRADE_LIMIT:?}");
         assert!(grade.try_wait().unwrap().is_none(), "the grade ended before it could be stopped");
         std::thread::sleep(Duration::from_millis(50));
