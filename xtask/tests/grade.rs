@@ -609,3 +609,31 @@ fn skipped_tests_are_visible_in_every_format() {
         .count();
     assert_eq!(failed, skipped.len());
 }
+
+/// A grade the grader cannot carry out (here, a submission folder that does
+/// not exist) still writes its report, which says "error" and why, with
+/// every test listed as not graded; the exit status, 3, says the same.
+#[test]
+fn a_grade_that_fails_says_so_in_its_report_and_its_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    util::xtask(TARGET)
+        .args(["grade", GRADED, "--submission"])
+        .arg(dir.path().join("no-such-submission"))
+        .arg("--output")
+        .arg(format!("json={}", report.display()))
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(3);
+    let json = check_json_any_state(&std::fs::read_to_string(&report).unwrap());
+    assert_eq!(json.get("status").str(), "error");
+    assert_eq!(json.get("exit_code").int(), 3);
+    assert!(json.get("status_message").str().contains("no-such-submission"), "{json:?}");
+    let tests: Vec<&Value> = json.get("exercises").array().iter().flat_map(|e| e.get("tests").array()).collect();
+    assert_eq!(tests.len(), test_count());
+    assert!(
+        tests
+            .iter()
+            .all(|t| t.get("status").str() == "not_graded" && t.get("points").int() == 0)
+    );
+}
