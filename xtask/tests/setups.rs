@@ -188,10 +188,8 @@ fn the_grade_command<'v>(commands: impl Iterator<Item = &'v str>) -> &'v str {
     );
     let grade = grades[0];
     assert!(grade.contains("--seed"), "one fixed seed, recorded in the reports: {grade}");
-    assert!(
-        grade.trim_start().starts_with("env -i "),
-        "learner code gets no CI variable: {grade}"
-    );
+    // `env -i` (possibly after `sudo`) clears the job's variables.
+    assert!(grade.contains("env -i "), "learner code gets no CI variable: {grade}");
     grade
 }
 
