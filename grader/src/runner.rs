@@ -133,13 +133,22 @@ pub struct Options {
 
 /// Runs every hidden test of `exercise` against `target`, one after another.
 pub fn run_exercise(exercise: &Exercise, target: &Target, options: &Options) -> ExerciseReport {
+    run_exercise_with(exercise, target, options, &mut |_| {})
+}
+
+/// [`run_exercise`], handing each test's report to `on_test` as soon as the
+/// test is over, so that `grade` can write its report as it goes and a grade
+/// cut short still keeps every test that finished.
+pub fn run_exercise_with(exercise: &Exercise, target: &Target, options: &Options, on_test: &mut dyn FnMut(&TestReport)) -> ExerciseReport {
     let tests = registry::tests_for(&exercise.id).unwrap_or(&[]);
     let mut reports = Vec::new();
     for case in tests
         .iter()
         .filter(|c| options.only.is_empty() || options.only.iter().any(|o| o == c.id))
     {
-        reports.push(run_test(exercise, case, target, options));
+        let report = run_test(exercise, case, target, options);
+        on_test(&report);
+        reports.push(report);
     }
     let status = verdict(&reports);
     ExerciseReport {
