@@ -90,13 +90,27 @@ pub fn check(manifest: &Manifest, selected: &[&Exercise], kind: Kind, seed: u64,
     for exercise in selected {
         built.push((*exercise, cargo.build_target(exercise, kind, short_writes.clone())));
     }
-    println!(" done in {:.1} s\n", started.elapsed().as_secs_f64());
+    println!(" done in {:.1} s", started.elapsed().as_secs_f64());
 
+    // Every built exercise's tests run side by side (see grader::runner).
+    let runnable: Vec<(&Exercise, &grader::Target)> = built
+        .iter()
+        .filter_map(|(exercise, target)| Some((*exercise, target.as_ref().ok()?)))
+        .collect();
+    let count: usize = runnable
+        .iter()
+        .map(|(e, _)| grader::registry::tests_for(&e.id).map_or(0, |t| t.len()))
+        .sum();
+    let tested = Instant::now();
+    print!("  running {count} tests, {} at a time ...", options.jobs());
+    let _ = std::io::stdout().flush();
+    let mut ran = runner::run_exercises(&runnable, &options).into_iter();
+    println!(" done in {:.1} s\n", tested.elapsed().as_secs_f64());
     let mut reports = Vec::new();
-    for (exercise, target) in built {
+    for (exercise, target) in &built {
         let report = match target {
-            Ok(target) => runner::run_exercise(exercise, &target, &options),
-            Err(log) => ExerciseReport::does_not_compile(exercise, log),
+            Ok(_) => ran.next().expect("one report per built exercise"),
+            Err(log) => ExerciseReport::does_not_compile(exercise, log.clone()),
         };
         print_line(&report, style);
         reports.push(report);

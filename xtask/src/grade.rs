@@ -128,10 +128,10 @@ pub struct Graded {
     pub build_duration: Duration,
     /// The build was stopped at its limit (the report reads "does not compile").
     pub build_timed_out: bool,
-    /// How many of `report.tests`, from the first, have a result. The others
-    /// are placeholders with 0 points, for a grade that has not reached them
-    /// (yet, or ever, if it was cut short).
-    pub graded: usize,
+    /// Which of `report.tests` have a result. The others are placeholders
+    /// with 0 points, for a grade that has not reached them (yet, or ever, if
+    /// it was cut short). Tests run side by side and finish in any order.
+    pub done: Vec<bool>,
 }
 
 impl Graded {
@@ -147,23 +147,23 @@ impl Graded {
             report,
             build_duration: Duration::ZERO,
             build_timed_out: false,
-            graded: 0,
+            done: Vec::new(),
         }
     }
 
     /// Whether every test of the exercise has its result.
     pub fn is_graded(&self) -> bool {
-        self.graded >= self.report.tests.len()
+        (0..self.report.tests.len()).all(|i| self.test_graded(i))
     }
 
     /// Whether the `i`th test has its result (not a placeholder).
     pub fn test_graded(&self, i: usize) -> bool {
-        i < self.graded
+        self.done.get(i).copied().unwrap_or(false)
     }
 
     /// The exercise's state in one word, for every format.
     pub fn status_word(&self) -> &'static str {
-        if self.graded == 0 && !self.is_graded() {
+        if !self.done.contains(&true) && !self.is_graded() {
             "not graded"
         } else if !self.is_graded() {
             "incomplete"
@@ -499,30 +499,31 @@ fn grade_all(manifest: &Manifest, args: &Args, selected: &[Exercise], grade: &Mu
                     short_writes: short_writes.clone(),
                 };
                 // Each result replaces its placeholder and is saved at once.
-                let mut saved = Ok(());
-                let report = runner::run_exercise_with(exercise, &target, &options, &mut |test| {
+                let saved = std::sync::Mutex::new(Ok(()));
+                let report = runner::run_exercise_with(exercise, &target, &options, &|at, test| {
                     let mut grade = lock(grade);
                     let graded = &mut grade.exercises[index];
-                    let at = graded.graded;
                     if let Some(slot) = graded.report.tests.get_mut(at) {
                         *slot = test.clone();
                         formats::bound_test(slot);
-                        graded.graded = at + 1;
+                        graded.done.resize(graded.report.tests.len(), false);
+                        graded.done[at] = true;
                     }
+                    let mut saved = saved.lock().unwrap_or_else(|p| p.into_inner());
                     if saved.is_ok() {
-                        saved = save(&mut grade);
+                        *saved = save(&mut grade);
                     }
                 });
-                saved?;
+                saved.into_inner().unwrap_or_else(|p| p.into_inner())?;
                 Graded {
-                    graded: report.tests.len(),
+                    done: vec![true; report.tests.len()],
                     report,
                     build_duration,
                     build_timed_out: false,
                 }
             }
             Err(e) => Graded {
-                graded: tests.len(),
+                done: vec![true; tests.len()],
                 report: not_built(exercise, &e.log, e.timed_out),
                 build_duration,
                 build_timed_out: e.timed_out,

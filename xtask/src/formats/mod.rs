@@ -362,7 +362,8 @@ mod tests {
                 if n % 2 == 0 {
                     graded.report.status = ExerciseStatus::DoesNotCompile(hostile(1 << 18));
                 }
-                graded.graded = if n == 0 { 1 } else { graded.report.tests.len() };
+                let finished = if n == 0 { 1 } else { graded.report.tests.len() };
+                graded.done = (0..graded.report.tests.len()).map(|i| i < finished).collect();
                 bound_exercise(&mut graded.report);
                 graded
             })
