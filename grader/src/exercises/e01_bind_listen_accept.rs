@@ -360,10 +360,12 @@ fn silent_client(addr: SocketAddr) -> Result<TcpStream, String> {
     while !got.ends_with(b"\n") && got.len() < expected.len() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(format!(
-                "it was not greeted within 3 s (received {})",
-                transcript::escape(&got)
-            ));
+            let seen = if got.is_empty() {
+                "nothing arrived".to_string()
+            } else {
+                format!("only {} arrived", transcript::escape(&got))
+            };
+            return Err(format!("it was not greeted within 3 s ({seen})"));
         }
         stream.set_read_timeout(Some(left)).ok();
         match stream.read(&mut buf) {
@@ -516,6 +518,19 @@ fn expect_alive(program: &mut Program, when: &str) -> Outcome {
             crate::process::describe_status(status)
         ))
         .with_panic(program.panic())),
+    }
+}
+
+/// A connection failed: if the program exits within 0.5 s (its sockets
+/// close a moment before it can be reaped), that exit is what to report.
+fn or_exited(program: &mut Program, failure: Failure, when: &str) -> Failure {
+    match program.wait_exit(Duration::from_millis(500)) {
+        None => failure,
+        Some(status) => Failure::new(format!(
+            "your program exited ({}) {when}; a server keeps running",
+            crate::process::describe_status(status)
+        ))
+        .with_panic(program.panic()),
     }
 }
 
@@ -684,10 +699,15 @@ fn accept_error(ctx: &mut Ctx) -> Outcome {
         let message = format!("{} while accept() fails\n", client.name);
         client.send(message.as_bytes())?;
         let back = client.recv_exact(message.len(), 3 * S, "the echo").map_err(|f| {
-            Failure::new(format!(
+            let f = Failure::new(format!(
                 "{}, while the grader held your program's limit on open files down (every accept() then fails with EMFILE)",
                 f.summary
-            ))
+            ));
+            or_exited(
+                &mut program,
+                f,
+                "while the grader held its limit on open files down (every accept() then fails with EMFILE)",
+            )
         })?;
         if back != message.as_bytes() {
             return Err(Failure::new(format!(
@@ -705,11 +725,11 @@ fn accept_error(ctx: &mut Ctx) -> Outcome {
     let mut client = ctx.connect(addr)?;
     let greeted = expect_greeting(&mut client).and_then(|()| echo_once(&mut client, b"descriptors are back\n"));
     if let Err(f) = greeted {
-        expect_alive(&mut program, "after the grader had held its limit on open files down")?;
-        return Err(Failure::new(format!(
+        let f = Failure::new(format!(
             "{}, although your program may open files again (its limit was restored)",
             f.summary
-        )));
+        ));
+        return Err(or_exited(&mut program, f, "after the grader had held its limit on open files down"));
     }
     expect_alive(&mut program, "after the grader had held its limit on open files down")?;
     drop(waiting);
@@ -816,7 +836,8 @@ fn client_resets(ctx: &mut Ctx) -> Outcome {
             window.as_secs_f64()
         )));
     }
-    let mut client = ctx.connect(addr)?;
-    expect_greeting(&mut client)?;
-    echo_once(&mut client, b"after the reset\n")
+    let mut client = ctx.connect(addr).map_err(|f| or_exited(&mut program, f, &format!("after {name} reset its connection")))?;
+    expect_greeting(&mut client)
+        .and_then(|()| echo_once(&mut client, b"after the reset\n"))
+        .map_err(|f| or_exited(&mut program, f, &format!("after {name} reset its connection")))
 }
