@@ -413,7 +413,28 @@ fn clients_at_once(ctx: &mut Ctx) -> Outcome {
             .and_then(|()| echo_once(client, format!("{} is here\n", client.name).as_bytes()))
             .map_err(|f| Failure::new(format!("{}, while {SILENT} other clients stayed connected and silent", f.summary)))?;
     }
-    drop(silent);
+    // The silent clients were served too: their connections are still open.
+    for (i, stream) in silent.iter().enumerate() {
+        stream.set_nonblocking(true).ok();
+        let mut byte = [0u8; 1];
+        match stream.peek(&mut byte) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Ok(0) => {
+                return Err(Failure::new(format!(
+                    "silent client {} found its connection closed by your program (a read returned 0 bytes) although it never closed its side; a server keeps a connection open until the client closes it",
+                    i + 1
+                )));
+            }
+            Ok(_) => {
+                return Err(Failure::new(format!(
+                    "silent client {} received bytes after its greeting although it sent nothing",
+                    i + 1
+                )));
+            }
+            Err(e) => return Err(Failure::io(&format!("silent client {} checking its connection", i + 1), &e)),
+        }
+    }
+    ctx.step(format!("all {SILENT} silent clients are still connected"));
     Ok(())
 }
 
@@ -542,12 +563,14 @@ fn closes_sockets(ctx: &mut Ctx) -> Outcome {
     for i in 1..=30 {
         let mut client = ctx.connect(addr)?;
         expect_greeting(&mut client)?;
-        let message = format!("client {i}\n");
+        // Every other message has no newline: an echo comes back as soon as
+        // the bytes are read, not when a line is complete.
+        let message = if i % 2 == 0 { format!("client {i}\n") } else { format!("client {i}") };
         client.send(message.as_bytes())?;
         // The client waits for its echo before closing: an echo held back
         // until the client closes fails here, with advice about the echo.
         let back = client.recv_exact(message.len(), 3 * S, "the echo").map_err(|f| {
-            f.hint("Write back what each read returns as soon as it arrives; the client reads its echo before it closes.")
+            f.hint("Write back what each read returns as soon as it arrives, newline or not; the client reads its echo before it closes.")
         })?;
         if back != message.as_bytes() {
             return Err(Failure::new(format!(

@@ -344,3 +344,23 @@ fn client_error_ends_server() {
     }
     .assert_caught();
 }
+
+/// Echoes line by line: bytes without a newline wait for one.
+#[test]
+fn echoes_by_line() {
+    Mutant {
+        name: "echoes-by-line",
+        exercise: EX,
+        mistake: "echoes each complete line (read_until b'\\n'), so bytes without a newline wait",
+        file: MAIN,
+        replace: &[
+            (
+                "    let mut buf = [0u8; 16 * 1024];\n    loop {",
+                "    let mut reader = io::BufReader::new(stream.try_clone()?);\n    let mut line = Vec::new();\n    loop {\n        line.clear();\n        match io::BufRead::read_until(&mut reader, b'\\n', &mut line) {\n            Ok(0) => return Ok(()),\n            Ok(_) => write_full(&mut stream, &line)?,\n            Err(e) => return Err(e),\n        }\n    }\n    #[allow(unreachable_code)]\n    let mut buf = [0u8; 16 * 1024];\n    #[allow(unreachable_code)]\n    loop {",
+            ),
+        ],
+        caught_by: "closes-sockets",
+        clause: 4,
+    }
+    .assert_caught();
+}
