@@ -100,7 +100,11 @@ mod linux {
     fn eintr_enabled() -> bool {
         let mut mode = EINTR_MODE.load(Ordering::Relaxed);
         if mode == 0 {
-            mode = if env_number(b"SOCKLINGS_WRITE_EINTR\0").unwrap_or(0) > 0 { 2 } else { 1 };
+            mode = if env_number(b"SOCKLINGS_WRITE_EINTR\0").unwrap_or(0) > 0 {
+                2
+            } else {
+                1
+            };
             EINTR_MODE.store(mode, Ordering::Relaxed);
         }
         mode == 2

@@ -208,7 +208,7 @@ fn start_with(ctx: &Ctx, bind: &str, env: &[(&str, &str)]) -> Result<(Program, S
     let asked: SocketAddr = bind.parse().expect("tests pass valid addresses");
     if addr.port() == 0 {
         return Err(Failure::new(format!(
-            "expected the address the kernel actually bound, but your program printed port 0: it printed the address it was given ({bind}), and nobody can connect to port 0"
+            "expected the address the kernel actually bound, but your program printed {addr}: port 0, as in the address it was given ({bind}), and nobody can connect to port 0"
         )));
     }
     if addr.ip() != asked.ip() || (asked.port() != 0 && addr.port() != asked.port()) {
@@ -371,7 +371,11 @@ fn silent_client(addr: SocketAddr) -> Result<TcpStream, String> {
         match stream.read(&mut buf) {
             Ok(0) => return Err(format!("the connection was closed after {}", transcript::escape(&got))),
             Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut | std::io::ErrorKind::Interrupted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut | std::io::ErrorKind::Interrupted
+                ) => {}
             Err(e) => return Err(crate::oserror::explain("reading the greeting", &e)),
         }
     }
@@ -565,7 +569,11 @@ fn closes_sockets(ctx: &mut Ctx) -> Outcome {
         expect_greeting(&mut client)?;
         // Every other message has no newline: an echo comes back as soon as
         // the bytes are read, not when a line is complete.
-        let message = if i % 2 == 0 { format!("client {i}\n") } else { format!("client {i}") };
+        let message = if i % 2 == 0 {
+            format!("client {i}\n")
+        } else {
+            format!("client {i}")
+        };
         client.send(message.as_bytes())?;
         // The client waits for its echo before closing: an echo held back
         // until the client closes fails here, with advice about the echo.
@@ -702,7 +710,7 @@ fn accept_error(ctx: &mut Ctx) -> Outcome {
         }
     };
     ctx.step(format!(
-        "the grader lowers your program's limit on open files (RLIMIT_NOFILE, as `prlimit --pid {pid} --nofile={limit}:` would) from {old} to {limit}: every descriptor number below it is in use, so accept() now fails with EMFILE (\"Too many open files\")"
+        "the grader lowers your program's limit on open files (RLIMIT_NOFILE, as `prlimit --pid {pid} --nofile={limit}:` would) from {old} to {limit}: every descriptor number below it is in use, so no new descriptor can be created and accept() fails with EMFILE (\"Too many open files\")"
     ));
     let mut waiting = Vec::new();
     for _ in 0..2 {
@@ -743,7 +751,10 @@ fn accept_error(ctx: &mut Ctx) -> Outcome {
         &mut program,
         "while the grader held its limit on open files down (every accept() then fails with EMFILE)",
     )?;
-    set_open_files_limit(pid, old).expect("the grader restores the limit it lowered");
+    if let Err(e) = set_open_files_limit(pid, old) {
+        expect_alive(&mut program, "while the grader held its limit on open files down")?;
+        panic!("the grader could not restore the limit on open files it lowered (prlimit: {e})");
+    }
     ctx.step(format!("the grader restores your program's limit on open files to {old}"));
     let mut client = ctx.connect(addr)?;
     let greeted = expect_greeting(&mut client).and_then(|()| echo_once(&mut client, b"descriptors are back\n"));
@@ -800,7 +811,7 @@ fn client_resets(ctx: &mut Ctx) -> Outcome {
         match client.stream.write(&chunk) {
             Ok(n) => sent += n,
             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                if sent >= 256 * 1024 {
+                if sent > 0 {
                     break true;
                 }
             }
@@ -869,7 +880,9 @@ fn client_resets(ctx: &mut Ctx) -> Outcome {
             window.as_secs_f64()
         )));
     }
-    let mut client = ctx.connect(addr).map_err(|f| or_exited(&mut program, f, &format!("after {name} reset its connection")))?;
+    let mut client = ctx
+        .connect(addr)
+        .map_err(|f| or_exited(&mut program, f, &format!("after {name} reset its connection")))?;
     expect_greeting(&mut client)
         .and_then(|()| echo_once(&mut client, b"after the reset\n"))
         .map_err(|f| or_exited(&mut program, f, &format!("after {name} reset its connection")))

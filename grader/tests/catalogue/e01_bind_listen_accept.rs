@@ -236,10 +236,7 @@ fn interrupted_is_fatal() {
         exercise: EX,
         mistake: "write_full returns ErrorKind::Interrupted as an error instead of retrying",
         file: MAIN,
-        replace: &[(
-            "            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n",
-            "",
-        )],
+        replace: &[("            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n", "")],
         caught_by: "interrupted-writes",
         clause: 7,
     }
