@@ -122,7 +122,7 @@ mod linux {
         if status < 0 || status & libc::O_NONBLOCK != 0 {
             return false;
         }
-        if EINTR_CALLS.fetch_add(1, Ordering::Relaxed) % 2 != 0 {
+        if !EINTR_CALLS.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
             return false;
         }
         unsafe { *libc::__errno_location() = libc::EINTR };
