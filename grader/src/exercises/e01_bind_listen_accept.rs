@@ -92,7 +92,7 @@ pub const TESTS: &[TestCase] = &[
         scenario: "Every other send() on the program's blocking sockets fails with EINTR, as when a signal interrupts it; the greeting and a 64 KiB echo must still arrive whole.",
         clauses: &[7],
         points: 6,
-        limit: Duration::from_secs(20),
+        limit: Duration::from_secs(10),
         needs: &[Need::Linux],
         concept: "A blocking send() interrupted by a signal before it sent anything fails with EINTR (ErrorKind::Interrupted): nothing went wrong with the connection, and the call is simply made again.",
         hint: "In write_full, when write fails with ErrorKind::Interrupted, loop and write the same bytes again; return only other errors.",
@@ -176,7 +176,7 @@ pub const TESTS: &[TestCase] = &[
         scenario: "The program's limit on open files is lowered until accept() fails with EMFILE, then restored; it must keep serving its clients meanwhile and greet a new one afterwards.",
         clauses: &[12],
         points: 6,
-        limit: Duration::from_secs(15),
+        limit: Duration::from_secs(10),
         needs: &[Need::Linux],
         concept: "accept() fails when the process may open no more file descriptors (EMFILE) or the system none (ENFILE). Such a failure is about this moment, not about the listening socket: a server reports it and accepts again.",
         hint: "In serve, report an accept error (eprintln!) and continue the loop; do not return, unwrap or exit. Pausing briefly before the next accept keeps the loop from spinning while no descriptor is free.",
@@ -335,7 +335,7 @@ fn interrupted_writes(ctx: &mut Ctx) -> Outcome {
     let mut client = ctx.connect(addr)?;
     expect_greeting(&mut client)?;
     let payload = random_bytes(ctx.seed, 64 * 1024);
-    echo_streamed(ctx, &mut client, payload, 15 * S)
+    echo_streamed(ctx, &mut client, payload, 5 * S)
 }
 
 fn clients_in_turn(ctx: &mut Ctx) -> Outcome {
