@@ -351,7 +351,8 @@ fn clients_in_turn(ctx: &mut Ctx) -> Outcome {
 /// Connects one silent client (not logged: there are hundreds) and reads
 /// its greeting; `Err` says what was seen instead.
 fn silent_client(addr: SocketAddr) -> Result<TcpStream, String> {
-    let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).map_err(|e| crate::oserror::explain("connecting", &e))?;
+    let mut stream =
+        TcpStream::connect_timeout(&addr, IO_TIMEOUT).map_err(|e| crate::oserror::explain(&format!("connecting to {addr}"), &e))?;
     let local = stream.local_addr().map_err(|e| format!("reading its address: {e}"))?;
     let expected = format!("hello {local}\n");
     let deadline = Instant::now() + 3 * S;
@@ -399,7 +400,7 @@ fn clients_at_once(ctx: &mut Ctx) -> Outcome {
             Ok(stream) => silent.push(stream),
             Err(why) => {
                 return Err(Failure::new(format!(
-                    "silent client {i} connected while the {} before it stayed connected and silent, and {why}",
+                    "silent client {i} (the {} before it connected and silent): {why}",
                     i - 1
                 )));
             }
