@@ -117,6 +117,13 @@ impl Ctx {
         self.start(self.target.program(), self.target.package.clone(), "your program", args, env)
     }
 
+    /// Starts another copy of the exercise's main program with `args`, named
+    /// `name` in the transcript (`your second copy`), so that its output is
+    /// not mistaken for the first copy's.
+    pub fn spawn_copy(&self, name: &str, args: &[&str]) -> Result<Program, Failure> {
+        self.start(self.target.program(), self.target.package.clone(), name, args, &[])
+    }
+
     /// Starts another program of the exercise crate by role (see `Target::bin`).
     pub fn spawn_bin(&self, role: &str, args: &[&str], env: &[(&str, &str)]) -> Result<Program, Failure> {
         let name = format!("your {role}");
@@ -160,6 +167,26 @@ impl Ctx {
                 ("SOCKLINGS_SHORT_WRITES", max.to_string()),
                 ("SOCKLINGS_SHORT_WRITES_SEED", self.seed.to_string()),
             ],
+        })
+    }
+
+    /// The environment that loads the short-writes library (see
+    /// `grader/short-writes`) with `SOCKLINGS_WRITE_EINTR`: every other send
+    /// that could block (on a blocking socket) fails with EINTR before
+    /// sending anything, as when a signal arrives; sends are not shortened.
+    /// Records the step; skips the test where the library is missing.
+    pub fn interrupted_writes_env(&self) -> Result<ShortWrites, Failure> {
+        let Some(library) = self.target.short_writes.as_deref() else {
+            return Err(Failure::skip(
+                "the short-writes library (grader/short-writes) was not built on this machine",
+            ));
+        };
+        let library = library.display().to_string();
+        self.step(format!(
+            "the grader loads {library} into your program (LD_PRELOAD) with SOCKLINGS_WRITE_EINTR=1: every other send() on a blocking socket (the 1st, 3rd, 5th, ...) fails with EINTR (ErrorKind::Interrupted) and sends nothing, as when a signal interrupts it"
+        ));
+        Ok(ShortWrites {
+            vars: vec![("LD_PRELOAD", library), ("SOCKLINGS_WRITE_EINTR", "1".to_string())],
         })
     }
 
