@@ -215,6 +215,14 @@ pub fn reply_to(payload: &[u8]) -> Vec<u8> {
 fn start(ctx: &Ctx, env: &[(&str, &str)]) -> Result<(Program, SocketAddr), Failure> {
     let mut program = ctx.spawn_with(&["127.0.0.1:0"], env)?;
     let addr = ctx.wait_listening(&mut program)?;
+    if addr.port() == 0 {
+        // Clause 1: BOUND is the address the listener is bound to; port 0
+        // only asks the kernel to choose one, and nobody can connect to it.
+        return Err(Failure::new(format!(
+            "your program printed `listening on {addr}`: port 0 is what it was asked for, not the port the kernel chose, so no client can connect to it"
+        ))
+        .hint("Print the address the listener is bound to: listener.local_addr()."));
+    }
     Ok((program, addr))
 }
 
@@ -1116,7 +1124,7 @@ fn frame_size_limits(ctx: &mut Ctx) -> Outcome {
         expect_end(
             ctx,
             &mut client,
-            &format!("after a header announced {announced} bytes, more than the maximum of {MAX_FRAME}"),
+            &format!("after a header announced {announced} bytes (more than the maximum of {MAX_FRAME})"),
         )
         .map_err(|f| {
             f.hint(format!(
@@ -1189,4 +1197,32 @@ fn write_loop_in_process(ctx: &mut Ctx) -> Outcome {
 
 fn read_frame_max_in_process(ctx: &mut Ctx) -> Outcome {
     run_probe(ctx, "max")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_number;
+
+    #[test]
+    fn a_report_names_the_length_in_any_accepted_form() {
+        for line in [
+            "client 127.0.0.1:51236: a frame of 1048577 bytes is larger than the maximum of 1048576",
+            "client 127.0.0.1:51236: too big (1 048 577 > 1 048 576)",
+            "client 127.0.0.1:51236: frame of 1,048,577 bytes refused",
+            "client 127.0.0.1:51236: length 1_048_577",
+            "client 127.0.0.1:51236: length 0x100001",
+            "client 127.0.0.1:51236: length 0X100001 too big",
+            // Grouping must not glue the number to the port before it.
+            "client 127.0.0.1:51236 1048577",
+        ] {
+            assert!(names_number(line, 1_048_577), "{line}");
+        }
+        for line in [
+            "client 127.0.0.1:51236: the frame is larger than the maximum of 1048576",
+            "client 127.0.0.1:51236: a frame of 10485770 bytes",
+            "client 127.0.0.1:51236: 0x1000010",
+        ] {
+            assert!(!names_number(line, 1_048_577), "{line}");
+        }
+    }
 }
