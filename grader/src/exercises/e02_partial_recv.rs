@@ -556,7 +556,7 @@ fn judge(case: &Case, expected: &[u8], got: &[u8], end: End, exited: bool) -> Re
     let complete = replies_complete(case, got.len());
     match (got.len() < expected.len(), end) {
         (true, End::Silent) => Err(format!(
-            "every byte had reached your server {} s ago, but only {} of the {} reply bytes came back ({complete} of {} replies complete): your server seems to be waiting for bytes that already arrived{exited}",
+            "every byte had reached your server {} s ago, but only {} of the {} reply bytes came back ({complete} of {} replies complete) and the connection was still open{exited}",
             REPLY_WAIT.as_secs(),
             got.len(),
             expected.len(),
