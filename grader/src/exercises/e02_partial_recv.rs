@@ -590,7 +590,7 @@ fn replies_complete(case: &Case, received: usize) -> usize {
 
 fn empty_frame_note(extra: &[u8]) -> &'static str {
     if extra.starts_with(&[0, 0, 0, 0]) {
-        ". That is an empty frame (length 0) the client never sent: either part of a header was taken for a whole one (a single read), or the client's close (a 0-byte read) was taken for an empty frame"
+        ". That is an empty frame (length 0), which the client never sent: look at what your server does when a read returns fewer bytes than it asked for, or 0 (the client closed)"
     } else {
         ""
     }
@@ -598,18 +598,37 @@ fn empty_frame_note(extra: &[u8]) -> &'static str {
 
 /// If the program reported a frame length that is one of `frames`' lengths
 /// read as little-endian, say so: it is the classic byte-order mistake.
+///
+/// Called only once a test has failed. A server prints its error after it
+/// has dropped the connection, so the line may still be on its way to the
+/// grader: it is awaited for up to `NOTE_WAIT`.
 fn byte_order_note(program: &Program, frames: &[Vec<u8>]) -> Option<String> {
-    let stderr = program.stderr();
-    frames.iter().find_map(|p| {
-        let header = (p.len() as u32).to_be_bytes();
-        let little = u32::from_le_bytes(header) as u64;
-        (little != p.len() as u64 && little > 9999 && stderr.contains(&little.to_string())).then(|| {
-            format!(
-                "Your program mentions a length of {little}: that is the header {} read as little-endian. Lengths on the wire are big-endian (network byte order): u32::from_be_bytes.",
-                transcript::escape(&header)
-            )
+    const NOTE_WAIT: Duration = Duration::from_millis(500);
+    let candidates: Vec<(u64, [u8; 4])> = frames
+        .iter()
+        .filter_map(|p| {
+            let header = (p.len() as u32).to_be_bytes();
+            let little = u32::from_le_bytes(header) as u64;
+            (little != p.len() as u64 && little > 9999).then_some((little, header))
         })
-    })
+        .collect();
+    if candidates.is_empty() {
+        return None;
+    }
+    let deadline = Instant::now() + NOTE_WAIT;
+    loop {
+        let stderr = program.stderr();
+        if let Some((little, header)) = candidates.iter().find(|(little, _)| stderr.contains(&little.to_string())) {
+            return Some(format!(
+                "Your program mentions a length of {little}: that is the header {} read as little-endian. Lengths on the wire are big-endian (network byte order): u32::from_be_bytes.",
+                transcript::escape(header)
+            ));
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 fn one_byte_segments(ctx: &mut Ctx) -> Outcome {
@@ -1099,7 +1118,14 @@ fn frame_size_limits(ctx: &mut Ctx) -> Outcome {
         &program,
         &payload,
         "A frame of exactly MAX_FRAME bytes is allowed: refuse only a length above the maximum (len > max).",
-    )?;
+    )
+    .map_err(|mut f| {
+        f.summary = format!(
+            "a frame of exactly the maximum, {MAX_FRAME} bytes, must be answered like any other: {}",
+            f.summary
+        );
+        f
+    })?;
     client.shutdown_write()?;
     expect_end(ctx, &mut client, "after the client closed its side between frames")?;
 
