@@ -1007,6 +1007,16 @@ fn alive(program: &mut Program, when: &str) -> Outcome {
     }
 }
 
+/// A figure from /proc/PID/status of a program that must be alive: if the
+/// reading fails because the program exited meanwhile, that exit is the failure.
+fn status_kib(program: &mut Program, field: &str, when: &str) -> Result<u64, Failure> {
+    alive(program, when)?;
+    procfs::status_kib(program.pid(), field).map_err(|f| match alive(program, when) {
+        Ok(()) => f,
+        Err(exited) => exited,
+    })
+}
+
 fn oversized_frame(ctx: &mut Ctx) -> Outcome {
     let (mut program, addr) = start(ctx, &[])?;
     let pid = program.pid();
@@ -1015,9 +1025,8 @@ fn oversized_frame(ctx: &mut Ctx) -> Outcome {
     let mut first = ctx.connect(addr)?;
     first.send(&frame(b"warm up"))?;
     expect_reply(&mut first, &program, b"warm up", "Answer each frame with its payload reversed.")?;
-    alive(&mut program, "after answering a frame")?;
-    let peak_before = procfs::status_kib(pid, "VmPeak")?;
-    let hwm_before = procfs::status_kib(pid, "VmHWM")?;
+    let peak_before = status_kib(&mut program, "VmPeak", "after answering a frame")?;
+    let hwm_before = status_kib(&mut program, "VmHWM", "after answering a frame")?;
     ctx.step(format!(
         "your program's peak virtual memory is {} MiB (VmPeak), its peak resident memory {} MiB (VmHWM), from /proc/{pid}/status",
         peak_before / 1024,
@@ -1037,10 +1046,11 @@ fn oversized_frame(ctx: &mut Ctx) -> Outcome {
     let mut buf = [0u8; 64];
     let mut closed = false;
     loop {
-        alive(&mut program, &format!("after a header announced {announced} bytes")).map_err(|f| {
+        let when = format!("after a header announced {announced} bytes");
+        alive(&mut program, &when).map_err(|f| {
             f.hint("Check the length against the maximum before allocating anything for it, and end only that client's connection.")
         })?;
-        let peak = procfs::status_kib(pid, "VmPeak")?;
+        let peak = status_kib(&mut program, "VmPeak", &when)?;
         if peak.saturating_sub(peak_before) > limit_kib {
             return Err(Failure::new(format!(
                 "after a header announced {announced} bytes, your program's peak virtual memory (VmPeak) grew from {} MiB to {} MiB, by more than the 1 GiB a new connection could explain",
@@ -1069,8 +1079,9 @@ fn oversized_frame(ctx: &mut Ctx) -> Outcome {
             )));
         }
     }
-    let peak = procfs::status_kib(pid, "VmPeak")?;
-    let hwm = procfs::status_kib(pid, "VmHWM")?;
+    let when = "after closing the connection of an oversized frame";
+    let peak = status_kib(&mut program, "VmPeak", when)?;
+    let hwm = status_kib(&mut program, "VmHWM", when)?;
     ctx.step(format!(
         "your server closed the connection; VmPeak is now {} MiB, VmHWM {} MiB",
         peak / 1024,
