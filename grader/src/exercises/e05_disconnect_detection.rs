@@ -720,7 +720,7 @@ fn not_too_early(ctx: &Ctx, took: Duration, misses: u32, interval_ms: u64, flags
     ));
     if took < bound {
         return Err(Failure::new(format!(
-            "your watcher declared the peer dead {} after the last pong; with {flags} that is due {} after it: after the {misses}th unanswered ping one more interval must pass in silence",
+            "your watcher declared the peer dead {} after the last pong; with {flags} that is due {} after it: after {misses} unanswered pings one more interval must pass in silence",
             secs(took),
             secs(due)
         )));
