@@ -793,6 +793,7 @@ fn slow_peer_alive(ctx: &mut Ctx) -> Outcome {
     );
     let answers: [&[u8]; 3] = [b"pong\n", b"still here\n", b"."];
     let mut sent = 0;
+    let mut last = Instant::now();
     for answer in answers {
         for nth in 1..=misses {
             next_ping(&mut conn, &mut program, interval_ms).map_err(|f| {
@@ -808,7 +809,12 @@ fn slow_peer_alive(ctx: &mut Ctx) -> Outcome {
                 .with_panic(f.panic)
             })?;
         }
+        ctx.step(format!(
+            "ping {misses} came {} after the peer's last bytes; the peer answers it at once",
+            secs(last.elapsed())
+        ));
         conn.send(answer)?;
+        last = Instant::now();
         sent += answer.len();
     }
     conn.shutdown_write()?;
