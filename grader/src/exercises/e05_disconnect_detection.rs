@@ -251,8 +251,9 @@ fn accept_peer(ctx: &mut Ctx, listener: &TcpListener, program: &mut Program, tim
             Err(e) => return Err(Failure::io("the grader's peer accepting a connection", &e)),
         }
         if program.poll_exit().is_some() {
-            return Err(Failure::new("expected your watcher to connect to the grader's peer, but it exited first")
-                .with_panic(program.panic()));
+            return Err(
+                Failure::new("expected your watcher to connect to the grader's peer, but it exited first").with_panic(program.panic()),
+            );
         }
         if Instant::now() >= deadline {
             return Err(Failure::new(format!(
@@ -535,7 +536,12 @@ fn killed_peer_unread(ctx: &mut Ctx) -> Outcome {
     ));
     drop(conn);
     peer.kill9(ctx);
-    expect_ended(&mut program, &["reset"], REPORT, "a reset: the killed peer's socket held unread data")?;
+    expect_ended(
+        &mut program,
+        &["reset"],
+        REPORT,
+        "a reset: the killed peer's socket held unread data",
+    )?;
     Ok(())
 }
 
@@ -606,9 +612,8 @@ fn flood_in_pieces(ctx: &mut Ctx) -> Outcome {
         ctx.step(format!("`flood` {how}"));
         let (mut program, mut conn) = start(ctx, &[])?;
         send_in_pieces(ctx, &mut conn, pieces)?;
-        read_ticks(&mut conn, &mut program, FLOOD_READ).map_err(|f| {
-            Failure::new(format!("with `flood` sent {how}: {}", f.summary)).with_panic(f.panic)
-        })?;
+        read_ticks(&mut conn, &mut program, FLOOD_READ)
+            .map_err(|f| Failure::new(format!("with `flood` sent {how}: {}", f.summary)).with_panic(f.panic))?;
         program.kill();
     }
     Ok(())
@@ -819,7 +824,12 @@ fn slow_peer_alive(ctx: &mut Ctx) -> Outcome {
     }
     conn.shutdown_write()?;
     expect_reply(&mut conn, &mut program, sent)?;
-    expect_ended(&mut program, &["closed"], REPORT, "an orderly half-close after a slow but live exchange")?;
+    expect_ended(
+        &mut program,
+        &["closed"],
+        REPORT,
+        "an orderly half-close after a slow but live exchange",
+    )?;
     Ok(())
 }
 

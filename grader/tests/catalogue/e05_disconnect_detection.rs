@@ -324,7 +324,10 @@ fn default_misses_two() {
         exercise: EX,
         mistake: "gives up after 2 misses by default instead of 3",
         file: MAIN,
-        replace: &[("let (mut interval, mut misses) = (None, 3);", "let (mut interval, mut misses) = (None, 2);")],
+        replace: &[(
+            "let (mut interval, mut misses) = (None, 3);",
+            "let (mut interval, mut misses) = (None, 2);",
+        )],
         caught_by: "silent-peer-heartbeat",
         clause: 9,
     }
