@@ -284,19 +284,37 @@ fn expect_ended(program: &mut Program, accepted: &[&str], timeout: Duration, why
     Ok((seen, word))
 }
 
-/// After the `ended:` line the watcher must exit with status 0 (clause 11).
+/// After the `ended:` line the watcher must exit with status 0, and that line
+/// must be its only `ended:` line and the last on stdout (clause 11).
 fn expect_exit_0(program: &mut Program, printed: &str) -> Outcome {
     match program.wait_exit(REPORT) {
-        Some(status) if status.success() => Ok(()),
-        Some(status) => Err(Failure::new(format!(
-            "your watcher printed `ended: {printed}` but then exited with {}; after its `ended:` line it must exit with status 0",
-            describe_status(status)
-        ))),
-        None => Err(Failure::new(format!(
-            "your watcher printed `ended: {printed}` but was still running {} later; after its `ended:` line it must exit with status 0",
-            secs(REPORT)
-        ))),
+        Some(status) if status.success() => {}
+        Some(status) => {
+            return Err(Failure::new(format!(
+                "your watcher printed `ended: {printed}` but then exited with {}; after its `ended:` line it must exit with status 0",
+                describe_status(status)
+            )));
+        }
+        None => {
+            return Err(Failure::new(format!(
+                "your watcher printed `ended: {printed}` but was still running {} later; after its `ended:` line it must exit with status 0",
+                secs(REPORT)
+            )));
+        }
     }
+    let lines = program.stdout_lines();
+    let endings = lines.iter().filter(|l| l.starts_with("ended: ")).count();
+    if endings != 1 {
+        return Err(Failure::new(format!(
+            "your watcher printed {endings} `ended:` lines; it must print exactly one, the last line of its output"
+        )));
+    }
+    if let Some(last) = lines.last().filter(|l| !l.starts_with("ended: ")) {
+        return Err(Failure::new(format!(
+            "your watcher printed `{last}` after its `ended:` line; the `ended:` line must be the last line of its output"
+        )));
+    }
+    Ok(())
 }
 
 /// The `ended:` word the program printed so far, if any (without waiting).
@@ -833,6 +851,18 @@ fn slow_peer_alive(ctx: &mut Ctx) -> Outcome {
     Ok(())
 }
 
+/// `TCP_USER_TIMEOUT` (Linux): how long sent data may stay unacknowledged
+/// before the kernel gives up on the connection with ETIMEDOUT.
+#[cfg(target_os = "linux")]
+fn set_user_timeout(socket: &socket2::Socket, timeout: Duration) -> std::io::Result<()> {
+    socket.set_tcp_user_timeout(Some(timeout))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_user_timeout(_: &socket2::Socket, _: Duration) -> std::io::Result<()> {
+    Err(std::io::Error::new(ErrorKind::Unsupported, "TCP_USER_TIMEOUT is Linux only"))
+}
+
 fn tcp_gave_up(ctx: &mut Ctx) -> Outcome {
     let (mut program, mut conn) = start(ctx, &["--heartbeat", "200", "--misses", "50"])?;
     answer_pings(&mut conn, &mut program, 1, 200)?;
@@ -854,8 +884,7 @@ fn tcp_gave_up(ctx: &mut Ctx) -> Outcome {
         }
         Err(e) => return Err(Failure::io("taking a copy of your watcher's socket with pidfd_getfd", &e)),
     };
-    theirs
-        .set_tcp_user_timeout(Some(Duration::from_millis(500)))
+    set_user_timeout(&theirs, Duration::from_millis(500))
         .map_err(|e| Failure::io("setting TCP_USER_TIMEOUT on your watcher's socket", &e))?;
     // The copy is the same socket; holding it would keep the connection open.
     drop(theirs);

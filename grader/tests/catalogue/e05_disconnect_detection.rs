@@ -405,6 +405,24 @@ fn exits_non_zero() {
     .assert_caught();
 }
 
+/// Prints its `ended:` line twice.
+#[test]
+fn ends_twice() {
+    Mutant {
+        name: "ends-twice",
+        exercise: EX,
+        mistake: "prints the `ended:` line twice",
+        file: MAIN,
+        replace: &[(
+            "Ok(ending) => println!(\"ended: {}\", ending.word()),",
+            "Ok(ending) => println!(\"ended: {0}\\nended: {0}\", ending.word()),",
+        )],
+        caught_by: "reset-during-flood",
+        clause: 11,
+    }
+    .assert_caught();
+}
+
 /// Not a mistake: a watcher that writes its reply in three writes, as
 /// `writeln!` does, and reports the ending a failed write announces. After a
 /// full close the peer's RST can fail a later write with EPIPE, so it may read
