@@ -327,7 +327,13 @@ fn ended_already(program: &mut Program) -> Option<String> {
 }
 
 /// What the watcher's stdout says about how it ended, for a failure message.
+/// Only called once something failed: a watcher that just closed the
+/// connection may still be writing its last line, so give it a moment (up to
+/// 0.5 s) to exit and its output to be read.
 fn ended_note(program: &mut Program) -> String {
+    if ended_already(program).is_none() {
+        let _ = program.wait_exit(Duration::from_millis(500));
+    }
     match ended_already(program) {
         Some(word) => format!("; your watcher printed `ended: {word}`"),
         None => String::new(),
@@ -836,7 +842,16 @@ fn slow_peer_alive(ctx: &mut Ctx) -> Outcome {
             "ping {misses} came {} after the peer's last bytes; the peer answers it at once",
             secs(last.elapsed())
         ));
-        conn.send(answer)?;
+        // A watcher that gives up at the K-th ping itself (one interval
+        // early) is gone by now: the answer meets a closed connection, or the
+        // next silence brings no ping.
+        conn.send(answer).map_err(|f| {
+            Failure::new(format!(
+                "{}{}, right after ping {misses}; with --misses {misses} one more interval must pass in silence before the peer is dead, and the peer answered at once",
+                f.summary,
+                ended_note(&mut program)
+            ))
+        })?;
         last = Instant::now();
         sent += answer.len();
     }

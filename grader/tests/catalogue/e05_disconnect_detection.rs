@@ -283,7 +283,9 @@ fn only_pong_proves_life() {
     .assert_caught();
 }
 
-/// Declares death as soon as the K-th ping is sent, one interval early.
+/// Declares death as soon as the K-th ping is sent, one interval early. The
+/// slow peer answers right after that ping, so this is caught without any
+/// timing bound (the silent peer's lower bound can miss it on a loaded machine).
 #[test]
 fn dies_at_the_kth_ping() {
     Mutant {
@@ -295,7 +297,7 @@ fn dies_at_the_kth_ping() {
             "                unanswered += 1;\n",
             "                unanswered += 1;\n                if unanswered >= heartbeat.misses {\n                    return Ok(Ending::TimedOut);\n                }\n",
         )],
-        caught_by: "silent-peer-heartbeat",
+        caught_by: "slow-peer-alive",
         clause: 9,
     }
     .assert_caught();
