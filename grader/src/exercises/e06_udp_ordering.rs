@@ -175,10 +175,10 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "gives-up",
-        scenario: "Nothing ever acknowledges (the receiver is gone); the sender must retransmit on a 100 ms timer, give up after 4 retransmissions, and exit with a non-zero status and an error.",
+        scenario: "Nothing ever acknowledges one message (the receiver is gone); the sender must send it exactly 4 times, each copy after a 150 ms timer, then give up after its 3 retransmissions with a non-zero status and an error.",
         clauses: &[14, 15],
         points: 8,
-        limit: Duration::from_secs(25),
+        limit: Duration::from_secs(15),
         needs: &[],
         concept: "The sender cannot tell a lost datagram from a dead peer; it retransmits at a timer's pace and, after a bounded number of tries, gives up and says so.",
         hint: "Count retransmissions per message; when one reaches --max-retries, return an error (main exits with status 1). Retransmit only when the message's timer has run out.",
