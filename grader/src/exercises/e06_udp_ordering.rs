@@ -1213,6 +1213,7 @@ fn gives_up(ctx: &mut Ctx) -> Outcome {
         }
     };
     let elapsed = started.elapsed();
+    let _ = sender.wait_exit(S); // Its last lines, copied from the pipe.
     take(&mut copies)?;
     ctx.step(format!(
         "your sender exited after {:.2} s ({}), having sent the message {} times",
@@ -1413,6 +1414,7 @@ fn sender(ctx: &mut Ctx) -> Outcome {
             most.as_secs_f64()
         )));
     }
+    let _ = sender.wait_exit(S); // Its last lines, copied from the pipe.
     let said = format!("sent {COUNT} messages");
     if !sender.stdout_lines().iter().any(|l| l.trim() == said) {
         return Err(Failure::new(format!("your sender did not print `{said}` before exiting")));
@@ -1491,19 +1493,17 @@ fn window_edge(ctx: &mut Ctx) -> Outcome {
         W - 1,
         seq(W as u64 - 1)
     ));
-    // The receiver handles datagrams in order: by its `malformed` line for the
-    // marker, everything the earlier ones released has been printed.
-    let marked = wait_lines(ctx, &mut receiver, &lines, 5 * S, |l| l.iter().any(|x| matches!(x, Line::Malformed { .. })))?;
+    // The receiver handles datagrams in order: a stored next + W would be
+    // printed right after next + W - 1, before the marker's `malformed` line.
+    let last_inside = seq(W as u64);
+    let marked = wait_lines(ctx, &mut receiver, &lines, 5 * S, |l| {
+        delivered(l, last_inside) && l.iter().any(|x| matches!(x, Line::Malformed { .. }))
+    })?;
     let verdict = judge(&lines.borrow().lines, FIRST, 2 + W as u64, SIZE);
     if let Some((summary, hint)) = verdict.violation {
         return Err(Failure::new(summary).hint(hint));
     }
-    if !marked {
-        return Err(Failure::new("expected a `malformed` line for the 1-byte marker within 5 s, but none came"));
-    }
-    let marker_pos = lines.borrow().lines.iter().position(|x| matches!(x, Line::Malformed { .. })).unwrap_or(0);
-    let before = judge(&lines.borrow().lines[..marker_pos], FIRST, 2 + W as u64, SIZE);
-    if before.next_index > W as u64 + 1 {
+    if verdict.next_index > W as u64 + 1 {
         return Err(Failure::new(format!(
             "your receiver delivered {} as soon as the gap before it was filled, so it had stored it; it arrived when next was {next}, and {next} + {W} = {} lies outside a window of {W} (next to next + {})",
             seq(1 + W as u64),
@@ -1512,15 +1512,20 @@ fn window_edge(ctx: &mut Ctx) -> Outcome {
         ))
         .hint("Hold only numbers whose distance from next is 0 to window - 1; drop one at distance window or more."));
     }
-    if before.next_index < W as u64 + 1 {
+    if !marked && verdict.next_index == W as u64 {
         return Err(Failure::new(format!(
-            "once the gap was filled your receiver had delivered up to message {} (sequence number {}) but not {}, which arrived when next was {next}: next + {} is the last number inside a window of {W} and must be held",
-            before.next_index.saturating_sub(1),
-            seq(before.next_index.saturating_sub(1)),
-            seq(W as u64),
+            "5 s after the gap was filled your receiver had delivered up to {} but not {last_inside}, which arrived when next was {next}: next + {} is the last number inside a window of {W} and must be held",
+            seq(W as u64 - 1),
             W - 1
         ))
         .hint("Hold numbers whose distance from next is 0 to window - 1: window - 1 is inside."));
+    }
+    if !marked {
+        return Err(Failure::new(format!(
+            "5 s after the gap was filled your receiver had delivered {} of messages 0 to {W} ({FIRST} to {last_inside}) and printed {} `malformed` line(s) for the 1-byte marker",
+            verdict.delivered,
+            verdict.malformed_lines
+        )));
     }
     send(&socket, addr, &msg(1 + W as u64))?;
     ctx.step(format!("the grader sent {} again, now next itself", seq(1 + W as u64)));
@@ -2043,6 +2048,7 @@ fn in_flight(ctx: &mut Ctx) -> Outcome {
             &sender,
         ));
     }
+    let _ = sender.wait_exit(S); // Its last lines, copied from the pipe.
     let said = format!("acknowledged {COUNT} messages");
     if !sender.stdout_lines().iter().any(|l| l.trim_start().starts_with(&said)) {
         return Err(Failure::new(format!("your sender exited with status 0 without printing `{said} (...)`")));
