@@ -151,7 +151,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "in-flight",
-        scenario: "The grader plays the receiver for your reliable sender (window 4, 10 messages, timer 300 ms): the first 4 must come at once and no more; datagrams that acknowledge nothing must change nothing while every timer still runs out; acknowledged one by one, the window slides and the sender exits with 0.",
+        scenario: "The grader plays the receiver for your reliable sender (window 4, 10 messages, timer 200 ms): the first 4 must come at once and no more; datagrams that acknowledge nothing must change nothing while every timer still runs out; acknowledged one by one, the window slides and the sender exits with 0.",
         clauses: &[1, 12, 13, 14, 16],
         points: 10,
         limit: Duration::from_secs(25),
@@ -386,7 +386,9 @@ fn judge_sized(lines: &[Line], first: u16, count: u64, size_of: &dyn Fn(u64) -> 
             if len != size || got != fingerprint(&expected) {
                 // Say what the delivered bytes are, as far as the fingerprint tells.
                 let cut = if len < size && got == fingerprint(&expected[..len]) {
-                    format!(" The {len} bytes delivered are the first {len} of the message: the rest of the datagram is missing (recvfrom copies at most the buffer's length and discards the rest).")
+                    format!(
+                        " The {len} bytes delivered are the first {len} of the message: the rest of the datagram is missing (recvfrom copies at most the buffer's length and discards the rest)."
+                    )
                 } else if len < size {
                     format!(" The {len} bytes delivered are not the start of the message.")
                 } else {
@@ -753,7 +755,11 @@ fn losses(ctx: &mut Ctx) -> Outcome {
             unexplained += 1;
             if unexplained > run.kernel_drops {
                 let how = if delivered.fault.hold > 0 {
-                    format!("held back behind {} later datagrams (at most {} ms)", delivered.fault.hold, crate::fixtures::udp_proxy::HOLD_LIMIT.as_millis())
+                    format!(
+                        "held back behind {} later datagrams (at most {} ms)",
+                        delivered.fault.hold,
+                        crate::fixtures::udp_proxy::HOLD_LIMIT.as_millis()
+                    )
                 } else {
                     "at once".to_string()
                 };
@@ -1067,7 +1073,7 @@ fn reliable(ctx: &mut Ctx) -> Outcome {
             "--window",
             "16",
             "--rto-ms",
-            "150",
+            "100",
             "--max-retries",
             "40",
         ],
@@ -1182,7 +1188,8 @@ fn gives_up(ctx: &mut Ctx) -> Outcome {
     let wait = 10 * S;
     let mut take = |copies: &mut Vec<Instant>| -> Outcome {
         while let Some((bytes, _, at)) = try_recv(&sink, &mut buf) {
-            check_data(&bytes, FIRST, 1, SIZE).map_err(|what| Failure::new(format!("datagram {} from your sender is {what}", copies.len() + 1)))?;
+            check_data(&bytes, FIRST, 1, SIZE)
+                .map_err(|what| Failure::new(format!("datagram {} from your sender is {what}", copies.len() + 1)))?;
             copies.push(at);
             // Copy k cannot leave before k timers have run out since the start.
             let k = copies.len() as u64 - 1;
@@ -1222,7 +1229,11 @@ fn gives_up(ctx: &mut Ctx) -> Outcome {
         copies.len()
     ));
     if let Some(panic) = sender.panic() {
-        return Err(Failure::new(format!("your sender panicked ({}) instead of reporting that it gave up", panic.message)).with_panic(Some(panic)));
+        return Err(Failure::new(format!(
+            "your sender panicked ({}) instead of reporting that it gave up",
+            panic.message
+        ))
+        .with_panic(Some(panic)));
     }
     if status.success() {
         return Err(Failure::new(
@@ -1371,7 +1382,10 @@ fn sender(ctx: &mut Ctx) -> Outcome {
     ));
     if !status.success() {
         return Err(ctx.with_program_panic(
-            Failure::new(format!("your sender exited with {}; it must send every message and exit with status 0", describe_status(status))),
+            Failure::new(format!(
+                "your sender exited with {}; it must send every message and exit with status 0",
+                describe_status(status)
+            )),
             &sender,
         ));
     }
@@ -1461,7 +1475,14 @@ fn window_edge(ctx: &mut Ctx) -> Outcome {
     const SIZE: usize = 30;
     let mut receiver = ctx.spawn_bin(
         "receiver",
-        &["--first-seq", &FIRST.to_string(), "--window", &W.to_string(), "--loss-timeout-ms", "5000"],
+        &[
+            "--first-seq",
+            &FIRST.to_string(),
+            "--window",
+            &W.to_string(),
+            "--loss-timeout-ms",
+            "5000",
+        ],
         &[],
     )?;
     let addr = ctx.wait_listening(&mut receiver)?;
@@ -1470,9 +1491,13 @@ fn window_edge(ctx: &mut Ctx) -> Outcome {
     let seq = |i: u64| FIRST.wrapping_add(i as u16);
     let msg = |i: u64| data(seq(i), &payload(i, SIZE));
     send(&socket, addr, &msg(0))?;
-    ctx.step(format!("the grader sent message 0 (sequence number {FIRST}) to your receiver, started with --window {W}"));
+    ctx.step(format!(
+        "the grader sent message 0 (sequence number {FIRST}) to your receiver, started with --window {W}"
+    ));
     if !wait_lines(ctx, &mut receiver, &lines, 5 * S, |l| delivered(l, FIRST))? {
-        return Err(Failure::new(format!("expected `deliver {FIRST} ...` within 5 s of sending it, but none came")));
+        return Err(Failure::new(format!(
+            "expected `deliver {FIRST} ...` within 5 s of sending it, but none came"
+        )));
     }
     // next = message 1; the window holds messages 1 to 8, message 9 is outside.
     let next = seq(1);
@@ -1523,8 +1548,7 @@ fn window_edge(ctx: &mut Ctx) -> Outcome {
     if !marked {
         return Err(Failure::new(format!(
             "5 s after the gap was filled your receiver had delivered {} of messages 0 to {W} ({FIRST} to {last_inside}) and printed {} `malformed` line(s) for the 1-byte marker",
-            verdict.delivered,
-            verdict.malformed_lines
+            verdict.delivered, verdict.malformed_lines
         )));
     }
     send(&socket, addr, &msg(1 + W as u64))?;
@@ -1554,7 +1578,11 @@ fn loss_timing(ctx: &mut Ctx) -> Outcome {
     const LATE: Duration = Duration::from_millis(300);
     const SIZE: usize = 40;
     let t = Duration::from_millis(T_MS);
-    let mut receiver = ctx.spawn_bin("receiver", &["--first-seq", "0", "--window", "16", "--loss-timeout-ms", &T_MS.to_string()], &[])?;
+    let mut receiver = ctx.spawn_bin(
+        "receiver",
+        &["--first-seq", "0", "--window", "16", "--loss-timeout-ms", &T_MS.to_string()],
+        &[],
+    )?;
     let addr = ctx.wait_listening(&mut receiver)?;
     let socket = grader_socket()?;
     let lines = RefCell::new(Lines::default());
@@ -1572,7 +1600,9 @@ fn loss_timing(ctx: &mut Ctx) -> Outcome {
     ctx.step("+0 ms: the grader sent 4 (1, 2 and 3 are missing: the gap is late from now)");
     poll_until(ctx, &mut receiver, &lines, t_a + Duration::from_millis(ONE_MS))?;
     send(&socket, addr, &msg(1))?;
-    ctx.step(format!("+{ONE_MS} ms: the grader sent 1 (late, but before the loss timeout: it must be delivered)"));
+    ctx.step(format!(
+        "+{ONE_MS} ms: the grader sent 1 (late, but before the loss timeout: it must be delivered)"
+    ));
     poll_until(ctx, &mut receiver, &lines, t_a + Duration::from_millis(SIX_MS))?;
     let t_6 = Instant::now();
     send(&socket, addr, &msg(6))?;
@@ -1724,14 +1754,25 @@ fn acks(ctx: &mut Ctx) -> Outcome {
     ctx.step(format!("the grader sent message 0 (sequence number {}) from {a_name}", seq(0)));
     let want = ack_of_is(seq(0), None);
     if let Err(got) = await_datagram(&a, wait, &want) {
-        return Err(no_ack(format!("expected the acknowledgement \"A\" {} at {a_name}", seq(0)), &a_name, got, gather(&b, Duration::ZERO)));
+        return Err(no_ack(
+            format!("expected the acknowledgement \"A\" {} at {a_name}", seq(0)),
+            &a_name,
+            got,
+            gather(&b, Duration::ZERO),
+        ));
     }
     send(&b, addr, &msg(1))?;
-    ctx.step(format!("the grader sent message 1 (sequence number {}) from another socket, {b_name}", seq(1)));
+    ctx.step(format!(
+        "the grader sent message 1 (sequence number {}) from another socket, {b_name}",
+        seq(1)
+    ));
     if let Err(got) = await_datagram(&b, wait, ack_of_is(seq(1), None)) {
         let at_a = gather(&a, Duration::from_millis(50));
         return Err(no_ack(
-            format!("expected the acknowledgement of {} at {b_name}, the address that datagram came from", seq(1)),
+            format!(
+                "expected the acknowledgement of {} at {b_name}, the address that datagram came from",
+                seq(1)
+            ),
             &b_name,
             got,
             at_a,
@@ -1767,7 +1808,12 @@ fn acks(ctx: &mut Ctx) -> Outcome {
     // for the two datagrams before it has been sent to a.
     send(&b, addr, &msg(1))?;
     if let Err(got) = await_datagram(&b, wait, ack_of_is(seq(1), None)) {
-        return Err(no_ack(format!("expected the acknowledgement of {} sent again from {b_name}", seq(1)), &b_name, got, Vec::new()));
+        return Err(no_ack(
+            format!("expected the acknowledgement of {} sent again from {b_name}", seq(1)),
+            &b_name,
+            got,
+            Vec::new(),
+        ));
     }
     let at_a = gather(&a, Duration::from_millis(100));
     let out = seq(2 + W as u64);
@@ -1885,7 +1931,7 @@ fn in_flight(ctx: &mut Ctx) -> Outcome {
     const FIRST: u16 = 65_534;
     const SIZE: usize = 20;
     const W: u64 = 4;
-    const RTO_MS: u64 = 300;
+    const RTO_MS: u64 = 200;
     let socket = grader_socket()?;
     let to = socket
         .local_addr()
@@ -1955,28 +2001,49 @@ fn in_flight(ctx: &mut Ctx) -> Outcome {
         ))
         .hint("Fill the window first: send new messages while fewer than --window are unacknowledged, then wait for acknowledgements. Stop-and-wait (one at a time) is not a sliding window."));
     }
-    ctx.step(format!("your sender sent messages 0 to {} ({} datagrams) before any acknowledgement", W - 1, f.received));
+    ctx.step(format!(
+        "your sender sent messages 0 to {} ({} datagrams) before any acknowledgement",
+        W - 1,
+        f.received
+    ));
     let Some(back) = f.from else {
-        return Err(Failure::new("the grader received datagrams but could not read where they came from"));
+        return Err(Failure::new(
+            "the grader received datagrams but could not read where they came from",
+        ));
     };
     // 2. Datagrams that acknowledge nothing: not acknowledgements, or
     // acknowledgements of numbers outside the window.
     let seq = |i: u64| FIRST.wrapping_add(i as u16);
     let mut junk: Vec<(Vec<u8>, String)> = vec![
-        (vec![b'A', seq(0).to_be_bytes()[0], seq(0).to_be_bytes()[1], b'x'], format!("\"A\" {} with an extra byte", seq(0))),
+        (
+            vec![b'A', seq(0).to_be_bytes()[0], seq(0).to_be_bytes()[1], b'x'],
+            format!("\"A\" {} with an extra byte", seq(0)),
+        ),
         (vec![b'A', seq(0).to_be_bytes()[0]], "2 bytes".to_string()),
         (data(seq(0), b""), format!("a data datagram numbered {}", seq(0))),
-        (vec![b'a', seq(0).to_be_bytes()[0], seq(0).to_be_bytes()[1]], "a lowercase 'a'".to_string()),
+        (
+            vec![b'a', seq(0).to_be_bytes()[0], seq(0).to_be_bytes()[1]],
+            "a lowercase 'a'".to_string(),
+        ),
     ];
     let beyond = seq(W + 4);
     let behind = FIRST.wrapping_sub(1);
-    junk.push((vec![b'A', beyond.to_be_bytes()[0], beyond.to_be_bytes()[1]], format!("\"A\" {beyond}, not yet sent")));
-    junk.push((vec![b'A', behind.to_be_bytes()[0], behind.to_be_bytes()[1]], format!("\"A\" {behind}, never sent")));
+    junk.push((
+        vec![b'A', beyond.to_be_bytes()[0], beyond.to_be_bytes()[1]],
+        format!("\"A\" {beyond}, not yet sent"),
+    ));
+    junk.push((
+        vec![b'A', behind.to_be_bytes()[0], behind.to_be_bytes()[1]],
+        format!("\"A\" {behind}, never sent"),
+    ));
     for (bytes, _) in &junk {
         send(&socket, back, bytes)?;
     }
     let names: Vec<&str> = junk.iter().map(|(_, n)| n.as_str()).collect();
-    ctx.step(format!("the grader sent your sender datagrams that acknowledge nothing: {}", names.join("; ")));
+    ctx.step(format!(
+        "the grader sent your sender datagrams that acknowledge nothing: {}",
+        names.join("; ")
+    ));
     // 3. For a while, only such datagrams keep coming: every unacknowledged
     // message must still be retransmitted when its timer runs out.
     let before: Vec<u64> = f.copies.clone();
@@ -2050,14 +2117,19 @@ fn in_flight(ctx: &mut Ctx) -> Outcome {
     };
     if !status.success() {
         return Err(ctx.with_program_panic(
-            Failure::new(format!("every message was acknowledged, but your sender exited with {}", describe_status(status))),
+            Failure::new(format!(
+                "every message was acknowledged, but your sender exited with {}",
+                describe_status(status)
+            )),
             &sender,
         ));
     }
     let _ = sender.wait_exit(S); // Its last lines, copied from the pipe.
     let said = format!("acknowledged {COUNT} messages");
     if !sender.stdout_lines().iter().any(|l| l.trim_start().starts_with(&said)) {
-        return Err(Failure::new(format!("your sender exited with status 0 without printing `{said} (...)`")));
+        return Err(Failure::new(format!(
+            "your sender exited with status 0 without printing `{said} (...)`"
+        )));
     }
     Ok(())
 }

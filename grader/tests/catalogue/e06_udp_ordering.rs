@@ -189,7 +189,10 @@ fn little_endian_sequence_number() {
         exercise: EX,
         mistake: "encodes the sequence number little-endian",
         file: WIRE,
-        replace: &[("    bytes.extend_from_slice(&seq.to_be_bytes());", "    bytes.extend_from_slice(&seq.to_le_bytes());")],
+        replace: &[(
+            "    bytes.extend_from_slice(&seq.to_be_bytes());",
+            "    bytes.extend_from_slice(&seq.to_le_bytes());",
+        )],
         caught_by: "sender",
         clause: 1,
     }
@@ -219,7 +222,10 @@ fn empty_message_is_malformed() {
         exercise: EX,
         mistake: "rejects a data datagram with an empty payload",
         file: WIRE,
-        replace: &[("        DATA => Some(Datagram::Data {", "        DATA if bytes.len() > HEADER_LEN => Some(Datagram::Data {")],
+        replace: &[(
+            "        DATA => Some(Datagram::Data {",
+            "        DATA if bytes.len() > HEADER_LEN => Some(Datagram::Data {",
+        )],
         caught_by: "malformed",
         clause: 5,
     }
@@ -300,7 +306,10 @@ fn any_kind_is_data() {
         exercise: EX,
         mistake: "takes a datagram with an unknown kind byte for data",
         file: WIRE,
-        replace: &[("        DATA => Some(Datagram::Data {", "        kind if kind != ACK => Some(Datagram::Data {")],
+        replace: &[(
+            "        DATA => Some(Datagram::Data {",
+            "        kind if kind != ACK => Some(Datagram::Data {",
+        )],
         caught_by: "malformed",
         clause: 9,
     }
@@ -334,7 +343,10 @@ fn acks_to_first_address() {
         mistake: "sends every acknowledgement to the address of the first datagram",
         file: RELIABLE_RECEIVER,
         replace: &[
-            ("    let mut events = Vec::new();\n    loop {", "    let mut events = Vec::new();\n    let mut peer = None;\n    loop {"),
+            (
+                "    let mut events = Vec::new();\n    loop {",
+                "    let mut events = Vec::new();\n    let mut peer = None;\n    loop {",
+            ),
             (
                 "socket.send_to(&wire::encode_ack(seq), from)",
                 "socket.send_to(&wire::encode_ack(seq), *peer.get_or_insert(from))",
@@ -354,7 +366,10 @@ fn no_ack_for_duplicates() {
         exercise: EX,
         mistake: "does not acknowledge duplicates, whose earlier acknowledgement may have been lost",
         file: RELIABLE_RECEIVER,
-        replace: &[("                if arrival != Arrival::OutOfWindow {", "                if arrival == Arrival::Accepted {")],
+        replace: &[(
+            "                if arrival != Arrival::OutOfWindow {",
+            "                if arrival == Arrival::Accepted {",
+        )],
         caught_by: "acks",
         clause: 11,
     }
@@ -369,7 +384,10 @@ fn acks_out_of_window() {
         exercise: EX,
         mistake: "acknowledges data beyond the window, which it dropped",
         file: RELIABLE_RECEIVER,
-        replace: &[("                if arrival != Arrival::OutOfWindow {", "                if arrival != Arrival::OutOfWindow || true {")],
+        replace: &[(
+            "                if arrival != Arrival::OutOfWindow {",
+            "                if arrival != Arrival::OutOfWindow || true {",
+        )],
         caught_by: "acks",
         clause: 11,
     }
@@ -399,7 +417,10 @@ fn window_plus_one_in_flight() {
         exercise: EX,
         mistake: "keeps window + 1 messages in flight",
         file: RELIABLE_SENDER,
-        replace: &[("        while flight.len() < window && next_index < count {", "        while flight.len() <= window && next_index < count {")],
+        replace: &[(
+            "        while flight.len() < window && next_index < count {",
+            "        while flight.len() <= window && next_index < count {",
+        )],
         caught_by: "in-flight",
         clause: 12,
     }
@@ -414,7 +435,10 @@ fn ack_length_unchecked() {
         exercise: EX,
         mistake: "takes any datagram starting with 'A' for an acknowledgement, whatever its length",
         file: WIRE,
-        replace: &[("        ACK if bytes.len() == HEADER_LEN => Some(Datagram::Ack { seq }),", "        ACK => Some(Datagram::Ack { seq }),")],
+        replace: &[(
+            "        ACK if bytes.len() == HEADER_LEN => Some(Datagram::Ack { seq }),",
+            "        ACK => Some(Datagram::Ack { seq }),",
+        )],
         caught_by: "in-flight",
         clause: 13,
     }
@@ -431,7 +455,10 @@ fn timer_reset_by_arrivals() {
         mistake: "retransmits only after a whole --rto-ms without any datagram arriving",
         file: RELIABLE_SENDER,
         replace: &[
-            ("    let mut buf = [0u8; 64];\n    loop {", "    let mut buf = [0u8; 64];\n    let mut timed_out = false;\n    loop {"),
+            (
+                "    let mut buf = [0u8; 64];\n    loop {",
+                "    let mut buf = [0u8; 64];\n    let mut timed_out = false;\n    loop {",
+            ),
             (
                 "        for message in flight.iter_mut().filter(|m| !m.acked) {",
                 "        for message in flight.iter_mut().filter(|m| !m.acked && timed_out) {",
@@ -440,7 +467,10 @@ fn timer_reset_by_arrivals() {
                 "        let wait = earliest.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));",
                 "        let _ = earliest;\n        let wait = rto;",
             ),
-            ("            Ok((len, _from)) => {", "            Ok((len, _from)) => {\n                timed_out = false;"),
+            (
+                "            Ok((len, _from)) => {",
+                "            Ok((len, _from)) => {\n                timed_out = false;",
+            ),
             ("                ) => {}", "                ) => timed_out = true,"),
         ],
         caught_by: "in-flight",
@@ -457,7 +487,10 @@ fn gives_up_one_early() {
         exercise: EX,
         mistake: "gives up after --max-retries - 1 retransmissions",
         file: RELIABLE_SENDER,
-        replace: &[("                if message.retries == max_retries {", "                if message.retries + 1 == max_retries {")],
+        replace: &[(
+            "                if message.retries == max_retries {",
+            "                if message.retries + 1 == max_retries {",
+        )],
         caught_by: "gives-up",
         clause: 15,
     }
@@ -472,7 +505,10 @@ fn gives_up_one_late() {
         exercise: EX,
         mistake: "gives up after --max-retries + 1 retransmissions",
         file: RELIABLE_SENDER,
-        replace: &[("                if message.retries == max_retries {", "                if message.retries == max_retries + 1 {")],
+        replace: &[(
+            "                if message.retries == max_retries {",
+            "                if message.retries == max_retries + 1 {",
+        )],
         caught_by: "gives-up",
         clause: 15,
     }
@@ -487,7 +523,10 @@ fn done_when_all_sent() {
         exercise: EX,
         mistake: "exits with status 0 once every message is sent, without waiting for the acknowledgements",
         file: RELIABLE_SENDER,
-        replace: &[("        if flight.is_empty() && next_index == count {", "        if next_index == count {")],
+        replace: &[(
+            "        if flight.is_empty() && next_index == count {",
+            "        if next_index == count {",
+        )],
         caught_by: "in-flight",
         clause: 16,
     }
