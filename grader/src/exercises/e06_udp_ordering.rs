@@ -175,7 +175,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "gives-up",
-        scenario: "Nothing ever acknowledges one message (the receiver is gone); the sender must send it exactly 4 times, each copy after a 150 ms timer, then give up after its 3 retransmissions with a non-zero status and an error.",
+        scenario: "Nothing ever acknowledges one message (the receiver is gone); the sender must send it exactly 4 times, each copy when a 60 ms timer runs out, then give up after its 3 retransmissions with a non-zero status and an error.",
         clauses: &[14, 15],
         points: 8,
         limit: Duration::from_secs(15),
@@ -1150,7 +1150,12 @@ fn reliable(ctx: &mut Ctx) -> Outcome {
 
 fn gives_up(ctx: &mut Ctx) -> Outcome {
     // One message, so every datagram is a copy of it: exactly 1 + R of them.
-    const RTO_MS: u64 = 150;
+    // A timer far from the default (200 ms), so that ignoring --rto-ms shows.
+    const RTO_MS: u64 = 60;
+    // How late the last copy, and then the exit, may come: the sender's own
+    // delays add up over its retransmissions (measured: the reference is at
+    // most 45 ms late per event with the load average at 17 on 2 cores).
+    const LATE: Duration = Duration::from_millis(300);
     const RETRIES: u64 = 3;
     const FIRST: u16 = 7;
     const SIZE: usize = 10;
@@ -1219,6 +1224,7 @@ fn gives_up(ctx: &mut Ctx) -> Outcome {
             )));
         }
     };
+    let exited_at = Instant::now();
     let elapsed = started.elapsed();
     let _ = sender.wait_exit(S); // Its last lines, copied from the pipe.
     take(&mut copies)?;
@@ -1239,6 +1245,28 @@ fn gives_up(ctx: &mut Ctx) -> Outcome {
         return Err(Failure::new(
             "your sender exited with status 0, which says every message was acknowledged, though nothing ever was; exit with a non-zero status when giving up",
         ));
+    }
+    if copies.len() as u64 == RETRIES + 1 {
+        // The R-th retransmission leaves R timers after the first copy; the
+        // sender gives up at the latest when its timer runs out once more.
+        let last = copies[RETRIES as usize].duration_since(copies[0]);
+        if last > rto * RETRIES as u32 + LATE {
+            return Err(Failure::new(format!(
+                "your sender sent its last retransmission {} ms after the first copy; with --rto-ms {RTO_MS}, {RETRIES} retransmissions take {} ms (the grader allows {} ms more): it does not retransmit when its {RTO_MS} ms timer runs out",
+                last.as_millis(),
+                RTO_MS * RETRIES,
+                LATE.as_millis()
+            ))
+            .hint("Use --rto-ms as the retransmission timeout: retransmit a message as soon as that much time has passed since it was last sent."));
+        }
+        let gave_up = exited_at.duration_since(copies[RETRIES as usize]);
+        if gave_up > rto + LATE {
+            return Err(Failure::new(format!(
+                "your sender exited {} ms after its last retransmission; it gives up when that retransmission's {RTO_MS} ms timer runs out (the grader allows {} ms more)",
+                gave_up.as_millis(),
+                LATE.as_millis()
+            )));
+        }
     }
     if copies.len() as u64 != RETRIES + 1 {
         return Err(Failure::new(format!(

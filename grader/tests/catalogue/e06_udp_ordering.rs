@@ -532,3 +532,21 @@ fn done_when_all_sent() {
     }
     .assert_caught();
 }
+
+/// Ignores --rto-ms and retransmits on its default timer of 200 ms.
+#[test]
+fn ignores_rto() {
+    Mutant {
+        name: "ignores-rto",
+        exercise: EX,
+        mistake: "ignores --rto-ms and always waits 200 ms before retransmitting",
+        file: RELIABLE_SENDER,
+        replace: &[(
+            "    let rto = Duration::from_millis(args.get(USAGE, \"rto-ms\", Some(200)));",
+            "    let _: u64 = args.get(USAGE, \"rto-ms\", Some(200));\n    let rto = Duration::from_millis(200);",
+        )],
+        caught_by: "gives-up",
+        clause: 14,
+    }
+    .assert_caught();
+}
