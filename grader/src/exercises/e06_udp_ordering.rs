@@ -330,6 +330,36 @@ fn swapped_note(seq: u16, expected: u16) -> String {
 
 /// Like `judge`, with message `index` of `size_of(index)` bytes.
 fn judge_sized(lines: &[Line], first: u16, count: u64, size_of: &dyn Fn(u64) -> usize) -> Verdict {
+    let mut v = judge_in_order(lines, first, count, size_of);
+    if let Some((summary, _)) = v.violation.as_mut() {
+        summary.push_str(&byte_order_note(lines, first, count));
+    }
+    v
+}
+
+/// If the receiver printed a number that was never sent but is a sent one
+/// with its two bytes swapped, says so: what was observed, for the learner
+/// to compare with how they read the header.
+fn byte_order_note(lines: &[Line], first: u16, count: u64) -> String {
+    let sent = |seq: u16| (seq.wrapping_sub(first) as u64) < count;
+    lines
+        .iter()
+        .find_map(|line| {
+            let (Line::Deliver { seq, .. } | Line::Lost(seq)) = *line else { return None };
+            (!sent(seq) && sent(seq.swap_bytes())).then(|| {
+                let word = if matches!(line, Line::Lost(_)) { "lost" } else { "deliver" };
+                let [hi, lo] = seq.swap_bytes().to_be_bytes();
+                format!(
+                    " Among its lines is `{word} {seq}`: no message has that number, but {seq} is {} with its two bytes in the other order; on the wire {} is the bytes {hi:02x} {lo:02x} (big-endian, network byte order).",
+                    seq.swap_bytes(),
+                    seq.swap_bytes()
+                )
+            })
+        })
+        .unwrap_or_default()
+}
+
+fn judge_in_order(lines: &[Line], first: u16, count: u64, size_of: &dyn Fn(u64) -> usize) -> Verdict {
     let mut v = Verdict::default();
     let seq_of = |index: u64| first.wrapping_add(index as u16);
     for line in lines {
@@ -592,10 +622,11 @@ fn run_part1(ctx: &mut Ctx, p: &Part1) -> Result<Run1, Failure> {
     if !verdict.complete(p.count) && unaccounted > kernel_drops {
         let missing = p.first.wrapping_add(verdict.next_index as u16);
         return Err(Failure::new(format!(
-            "{:.1} s after the sender finished, message {} (sequence number {missing}) was still neither delivered nor reported lost; with a loss timeout of {} ms your receiver should have given up on it long before",
+            "{:.1} s after the sender finished, message {} (sequence number {missing}) was still neither delivered nor reported lost; with a loss timeout of {} ms your receiver should have given up on it long before.{}",
             settle.as_secs_f64(),
             verdict.next_index,
-            p.loss_timeout_ms
+            p.loss_timeout_ms,
+            byte_order_note(&lines.borrow().lines, p.first, p.count)
         ))
         .hint("Do not wait for a missing message forever: bound each recv_from by the gap's deadline (set_read_timeout) and report the message lost when the deadline passes."));
     }
@@ -1007,10 +1038,11 @@ fn malformed(ctx: &mut Ctx) -> Outcome {
     }
     if !finished {
         return Err(Failure::new(format!(
-            "after 5 s your receiver had delivered {} of the 3 valid messages (one of them empty) and printed {} `malformed` lines for the {} malformed datagrams",
+            "after 5 s your receiver had delivered {} of the 3 valid messages (one of them empty) and printed {} `malformed` lines for the {} malformed datagrams.{}",
             verdict.delivered,
             verdict.malformed_lines,
-            bad.len()
+            bad.len(),
+            byte_order_note(&l.lines, 0, 3)
         ))
         .hint("Count every datagram that does not parse and print it with common::print_malformed; deliver the valid ones."));
     }
