@@ -948,6 +948,7 @@ fn flood(ctx: &mut Ctx) -> Outcome {
         ));
     }
     let pid = receiver.pid();
+    alive_for_proc(ctx, &mut receiver)?;
     let before = procfs::status_kib(pid, "VmRSS")?;
     ctx.step(format!(
         "your receiver delivered it; its resident memory is now {before} KiB (VmRSS in /proc/{pid}/status)"
@@ -977,6 +978,7 @@ fn flood(ctx: &mut Ctx) -> Outcome {
             "expected `deliver 1 ...` within 10 s of sending sequence number 1 after the flood, but none came",
         ));
     }
+    alive_for_proc(ctx, &mut receiver)?;
     let peak = procfs::status_kib(pid, "VmHWM")?;
     ctx.step(format!(
         "your receiver delivered message 1; its peak resident memory was {peak} KiB (VmHWM)"
@@ -1000,6 +1002,21 @@ fn flood(ctx: &mut Ctx) -> Outcome {
         )));
     }
     Ok(())
+}
+
+/// Fails if the receiver has exited: the figures /proc gives for a process
+/// that has exited (a zombie) say nothing about what it did.
+fn alive_for_proc(ctx: &Ctx, receiver: &mut Program) -> Outcome {
+    match receiver.poll_exit() {
+        Some(status) => Err(ctx.with_program_panic(
+            Failure::new(format!(
+                "your receiver exited ({}) while datagrams were still arriving; a receiver runs until it is stopped",
+                describe_status(status)
+            )),
+            receiver,
+        )),
+        None => Ok(()),
+    }
 }
 
 fn malformed(ctx: &mut Ctx) -> Outcome {
@@ -1083,8 +1100,27 @@ fn reliable(ctx: &mut Ctx) -> Outcome {
         "the grader's faulty network draws its schedules from this test's seed {}: drop {}%, duplicate {}%, hold back {}% by up to {} datagrams, in each direction",
         ctx.seed, plan.drop_percent, plan.duplicate_percent, plan.reorder_percent, plan.max_distance
     ));
-    let proxy = UdpProxy::start(receiver_addr, plan.schedule(ctx.seed, 8000), plan.schedule(ctx.seed ^ 0xacc, 8000))
-        .map_err(|e| Failure::io("starting the grader's UDP proxy", &e))?;
+    // Whatever the seed draws, a data datagram and an acknowledgement are
+    // lost early on (so the timer and re-acknowledging a duplicate are
+    // always needed), and a datagram overtakes another.
+    let mut forward = plan.schedule(ctx.seed, 8000);
+    let mut backward = plan.schedule(ctx.seed ^ 0xacc, 8000);
+    forward[3] = Fault {
+        drop: true,
+        hold: 0,
+        duplicate: None,
+    };
+    forward[6] = Fault {
+        drop: false,
+        hold: 2,
+        duplicate: None,
+    };
+    backward[4] = Fault {
+        drop: true,
+        hold: 0,
+        duplicate: None,
+    };
+    let proxy = UdpProxy::start(receiver_addr, forward, backward).map_err(|e| Failure::io("starting the grader's UDP proxy", &e))?;
     ctx.step(format!(
         "the faulty network listens on {} and forwards to your receiver at {receiver_addr}",
         proxy.addr()
