@@ -1,7 +1,7 @@
-//! Part 2, the sender: selective repeat. It keeps up to `--window` messages
-//! in flight, retransmits each one whose acknowledgement has not come back
-//! within a timeout, and gives up when one stays unacknowledged after
-//! `--max-retries` retransmissions.
+//! Part 2, the sender: selective repeat. It keeps `--window` messages in
+//! flight (fewer only when fewer remain), retransmits each one whose
+//! acknowledgement has not come back within a timeout, and gives up when one
+//! stays unacknowledged after `--max-retries` retransmissions.
 //!
 //! Usage: `udp-ordering-reliable-sender --to ADDR --count N [--first-seq N]
 //! [--size BYTES] [--window N] [--rto-ms MS] [--max-retries N]`. Prints
@@ -77,11 +77,12 @@ fn send_all(
     rto: Duration,
     max_retries: u32,
 ) -> io::Result<u64> {
-    // TODO: Keep up to `window` messages in flight (their bytes come from
-    // common::payload). Retransmit each unacknowledged one when its timer of
-    // `rto` runs out, and return an error once one has been retransmitted
-    // `max_retries` times. Wait for acknowledgements no longer than the
-    // earliest timer, ignore malformed ones, and return the number of
-    // retransmissions when every message is acknowledged.
+    // TODO: Keep `window` messages in flight, fewer only when fewer remain
+    // (their bytes come from common::payload): not one at a time. Retransmit
+    // each unacknowledged one when its timer of `rto` runs out, and return an
+    // error once one has been retransmitted `max_retries` times. Wait for
+    // acknowledgements no longer than the earliest timer, ignore malformed
+    // ones and acknowledgements of numbers outside the window, and return the
+    // number of retransmissions when every message is acknowledged.
     todo!()
 }

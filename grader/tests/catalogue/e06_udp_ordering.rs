@@ -6,6 +6,8 @@ const EX: &str = "06-udp-ordering";
 const WIRE: &str = "src/wire.rs";
 const REORDER: &str = "src/reorder.rs";
 const RECEIVER: &str = "src/receiver.rs";
+const SENDER: &str = "src/sender.rs";
+const RELIABLE_RECEIVER: &str = "src/reliable_receiver.rs";
 const RELIABLE_SENDER: &str = "src/reliable_sender.rs";
 
 /// Delivers every datagram the moment it arrives: out of order.
@@ -21,7 +23,7 @@ fn delivers_in_arrival_order() {
             "        self.next = seq;\n        let distance = seq_distance(self.next, seq);",
         )],
         caught_by: "in-order",
-        clause: 0,
+        clause: 4,
     }
     .assert_caught();
 }
@@ -39,7 +41,7 @@ fn keeps_duplicates() {
             "        if distance < 0 {\n            events.push(Event::Deliver(seq, payload.to_vec()));",
         )],
         caught_by: "in-order",
-        clause: 0,
+        clause: 4,
     }
     .assert_caught();
 }
@@ -57,7 +59,7 @@ fn waits_forever() {
             "        let _ = loss_timeout;\n        None",
         )],
         caught_by: "losses",
-        clause: 0,
+        clause: 8,
     }
     .assert_caught();
 }
@@ -72,7 +74,7 @@ fn ignores_wraparound() {
         file: WIRE,
         replace: &[("    to.wrapping_sub(from) as i16 as i32", "    to as i32 - from as i32")],
         caught_by: "wraparound",
-        clause: 0,
+        clause: 6,
     }
     .assert_caught();
 }
@@ -87,7 +89,7 @@ fn unbounded_reorder_buffer() {
         file: REORDER,
         replace: &[("        if slot >= self.window {", "        if slot >= usize::MAX {")],
         caught_by: "flood",
-        clause: 0,
+        clause: 7,
     }
     .assert_caught();
 }
@@ -102,7 +104,7 @@ fn small_receive_buffer() {
         file: RECEIVER,
         replace: &[("    let mut buf = vec![0u8; 64 * 1024];", "    let mut buf = vec![0u8; 512];")],
         caught_by: "max-size",
-        clause: 0,
+        clause: 5,
     }
     .assert_caught();
 }
@@ -117,7 +119,7 @@ fn panics_on_short_datagram() {
         file: WIRE,
         replace: &[("    if bytes.len() < HEADER_LEN {\n        return None;\n    }\n", "")],
         caught_by: "malformed",
-        clause: 0,
+        clause: 3,
     }
     .assert_caught();
 }
@@ -135,7 +137,7 @@ fn no_retransmission_timer() {
             "        let _ = wait;\n        socket.set_read_timeout(None)?;",
         )],
         caught_by: "reliable",
-        clause: 0,
+        clause: 14,
     }
     .assert_caught();
 }
@@ -153,7 +155,7 @@ fn never_gives_up() {
             "                if message.retries == u32::MAX {",
         )],
         caught_by: "gives-up",
-        clause: 0,
+        clause: 15,
     }
     .assert_caught();
 }
@@ -174,7 +176,377 @@ fn retransmits_without_timer() {
             ),
         ],
         caught_by: "gives-up",
-        clause: 0,
+        clause: 14,
+    }
+    .assert_caught();
+}
+
+/// Writes the sequence number little-endian: the receiver reads another number.
+#[test]
+fn little_endian_sequence_number() {
+    Mutant {
+        name: "le-seq",
+        exercise: EX,
+        mistake: "encodes the sequence number little-endian",
+        file: WIRE,
+        replace: &[(
+            "    bytes.extend_from_slice(&seq.to_be_bytes());",
+            "    bytes.extend_from_slice(&seq.to_le_bytes());",
+        )],
+        caught_by: "sender",
+        clause: 1,
+    }
+    .assert_caught();
+}
+
+/// Sends every datagram at once, ignoring --interval-ms.
+#[test]
+fn unpaced_sender() {
+    Mutant {
+        name: "unpaced",
+        exercise: EX,
+        mistake: "sends all messages back to back, without the interval",
+        file: SENDER,
+        replace: &[("        thread::sleep(interval);", "        let _ = interval;")],
+        caught_by: "sender",
+        clause: 2,
+    }
+    .assert_caught();
+}
+
+/// Takes a 3-byte datagram (an empty message) for a malformed one.
+#[test]
+fn empty_message_is_malformed() {
+    Mutant {
+        name: "empty-is-malformed",
+        exercise: EX,
+        mistake: "rejects a data datagram with an empty payload",
+        file: WIRE,
+        replace: &[(
+            "        DATA => Some(Datagram::Data {",
+            "        DATA if bytes.len() > HEADER_LEN => Some(Datagram::Data {",
+        )],
+        caught_by: "malformed",
+        clause: 5,
+    }
+    .assert_caught();
+}
+
+/// Holds next + W too: a window one wider than asked.
+#[test]
+fn window_one_too_wide() {
+    Mutant {
+        name: "window-plus-one",
+        exercise: EX,
+        mistake: "holds numbers up to next + window instead of next + window - 1",
+        file: REORDER,
+        replace: &[("        if slot >= self.window {", "        if slot > self.window {")],
+        caught_by: "window-edge",
+        clause: 7,
+    }
+    .assert_caught();
+}
+
+/// Drops next + W - 1: a window one narrower than asked.
+#[test]
+fn window_one_too_narrow() {
+    Mutant {
+        name: "window-minus-one",
+        exercise: EX,
+        mistake: "drops next + window - 1, the last number inside the window",
+        file: REORDER,
+        replace: &[("        if slot >= self.window {", "        if slot + 1 >= self.window {")],
+        caught_by: "window-edge",
+        clause: 7,
+    }
+    .assert_caught();
+}
+
+/// Reads --loss-timeout-ms as microseconds: late messages are declared lost.
+#[test]
+fn loss_timeout_in_microseconds() {
+    Mutant {
+        name: "timeout-in-micros",
+        exercise: EX,
+        mistake: "reads the loss timeout as microseconds, so a message held back a few milliseconds is reported lost",
+        file: RECEIVER,
+        replace: &[(
+            "Duration::from_millis(args.get(USAGE, \"loss-timeout-ms\", Some(500)))",
+            "Duration::from_micros(args.get(USAGE, \"loss-timeout-ms\", Some(500)))",
+        )],
+        caught_by: "losses",
+        clause: 8,
+    }
+    .assert_caught();
+}
+
+/// Times a gap from the newest held arrival: every arrival pushes the loss back.
+#[test]
+fn loss_timer_from_newest_arrival() {
+    Mutant {
+        name: "timer-from-newest",
+        exercise: EX,
+        mistake: "times the gap from the latest arrival instead of the first message behind it",
+        file: REORDER,
+        replace: &[(
+            "        self.held.iter().flatten().next().map(|(arrived, _)| *arrived + loss_timeout)",
+            "        self.held.iter().flatten().map(|(arrived, _)| *arrived).max().map(|arrived| arrived + loss_timeout)",
+        )],
+        caught_by: "loss-timing",
+        clause: 8,
+    }
+    .assert_caught();
+}
+
+/// Takes any datagram whose first byte is not 'A' for data.
+#[test]
+fn any_kind_is_data() {
+    Mutant {
+        name: "any-kind-is-data",
+        exercise: EX,
+        mistake: "takes a datagram with an unknown kind byte for data",
+        file: WIRE,
+        replace: &[(
+            "        DATA => Some(Datagram::Data {",
+            "        kind if kind != ACK => Some(Datagram::Data {",
+        )],
+        caught_by: "malformed",
+        clause: 9,
+    }
+    .assert_caught();
+}
+
+/// The reliable receiver prints each delivery twice.
+#[test]
+fn reliable_receiver_delivers_twice() {
+    Mutant {
+        name: "reliable-delivers-twice",
+        exercise: EX,
+        mistake: "the reliable receiver prints every delivery twice",
+        file: RELIABLE_RECEIVER,
+        replace: &[(
+            "                Event::Deliver(seq, payload) => common::print_delivered(seq, &payload),",
+            "                Event::Deliver(seq, payload) => {\n                    common::print_delivered(seq, &payload);\n                    common::print_delivered(seq, &payload);\n                }",
+        )],
+        caught_by: "acks",
+        clause: 10,
+    }
+    .assert_caught();
+}
+
+/// Acknowledges everything to the first address it heard from.
+#[test]
+fn acks_to_first_address() {
+    Mutant {
+        name: "acks-first-address",
+        exercise: EX,
+        mistake: "sends every acknowledgement to the address of the first datagram",
+        file: RELIABLE_RECEIVER,
+        replace: &[
+            (
+                "    let mut events = Vec::new();\n    loop {",
+                "    let mut events = Vec::new();\n    let mut peer = None;\n    loop {",
+            ),
+            (
+                "socket.send_to(&wire::encode_ack(seq), from)",
+                "socket.send_to(&wire::encode_ack(seq), *peer.get_or_insert(from))",
+            ),
+        ],
+        caught_by: "acks",
+        clause: 11,
+    }
+    .assert_caught();
+}
+
+/// Acknowledges only new messages, not duplicates.
+#[test]
+fn no_ack_for_duplicates() {
+    Mutant {
+        name: "no-ack-for-duplicates",
+        exercise: EX,
+        mistake: "does not acknowledge duplicates, whose earlier acknowledgement may have been lost",
+        file: RELIABLE_RECEIVER,
+        replace: &[(
+            "                if arrival != Arrival::OutOfWindow {",
+            "                if arrival == Arrival::Accepted {",
+        )],
+        caught_by: "acks",
+        clause: 11,
+    }
+    .assert_caught();
+}
+
+/// Acknowledges datagrams beyond the window, which it did not keep.
+#[test]
+fn acks_out_of_window() {
+    Mutant {
+        name: "acks-out-of-window",
+        exercise: EX,
+        mistake: "acknowledges data beyond the window, which it dropped",
+        file: RELIABLE_RECEIVER,
+        replace: &[(
+            "                if arrival != Arrival::OutOfWindow {",
+            "                if arrival != Arrival::OutOfWindow || true {",
+        )],
+        caught_by: "acks",
+        clause: 11,
+    }
+    .assert_caught();
+}
+
+/// Stop-and-wait: one message in flight whatever --window says.
+#[test]
+fn stop_and_wait() {
+    Mutant {
+        name: "stop-and-wait",
+        exercise: EX,
+        mistake: "keeps one message in flight (stop-and-wait) instead of the window",
+        file: RELIABLE_SENDER,
+        replace: &[("size, window.max(1), rto", "size, 1, rto")],
+        caught_by: "in-flight",
+        clause: 12,
+    }
+    .assert_caught();
+}
+
+/// One message more in flight than the window allows.
+#[test]
+fn window_plus_one_in_flight() {
+    Mutant {
+        name: "flight-plus-one",
+        exercise: EX,
+        mistake: "keeps window + 1 messages in flight",
+        file: RELIABLE_SENDER,
+        replace: &[(
+            "        while flight.len() < window && next_index < count {",
+            "        while flight.len() <= window && next_index < count {",
+        )],
+        caught_by: "in-flight",
+        clause: 12,
+    }
+    .assert_caught();
+}
+
+/// Takes 'A' with extra bytes for an acknowledgement.
+#[test]
+fn ack_length_unchecked() {
+    Mutant {
+        name: "ack-length-unchecked",
+        exercise: EX,
+        mistake: "takes any datagram starting with 'A' for an acknowledgement, whatever its length",
+        file: WIRE,
+        replace: &[(
+            "        ACK if bytes.len() == HEADER_LEN => Some(Datagram::Ack { seq }),",
+            "        ACK => Some(Datagram::Ack { seq }),",
+        )],
+        caught_by: "in-flight",
+        clause: 13,
+    }
+    .assert_caught();
+}
+
+/// Checks its timers only when recv_from times out, and restarts the wait on
+/// every datagram: while anything keeps arriving, nothing is retransmitted.
+#[test]
+fn timer_reset_by_arrivals() {
+    Mutant {
+        name: "timer-reset-by-arrivals",
+        exercise: EX,
+        mistake: "retransmits only after a whole --rto-ms without any datagram arriving",
+        file: RELIABLE_SENDER,
+        replace: &[
+            (
+                "    let mut buf = [0u8; 64];\n    loop {",
+                "    let mut buf = [0u8; 64];\n    let mut timed_out = false;\n    loop {",
+            ),
+            (
+                "        for message in flight.iter_mut().filter(|m| !m.acked) {",
+                "        for message in flight.iter_mut().filter(|m| !m.acked && timed_out) {",
+            ),
+            (
+                "        let wait = earliest.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));",
+                "        let _ = earliest;\n        let wait = rto;",
+            ),
+            (
+                "            Ok((len, _from)) => {",
+                "            Ok((len, _from)) => {\n                timed_out = false;",
+            ),
+            ("                ) => {}", "                ) => timed_out = true,"),
+        ],
+        caught_by: "in-flight",
+        clause: 14,
+    }
+    .assert_caught();
+}
+
+/// Gives up after R - 1 retransmissions.
+#[test]
+fn gives_up_one_early() {
+    Mutant {
+        name: "gives-up-early",
+        exercise: EX,
+        mistake: "gives up after --max-retries - 1 retransmissions",
+        file: RELIABLE_SENDER,
+        replace: &[(
+            "                if message.retries == max_retries {",
+            "                if message.retries + 1 == max_retries {",
+        )],
+        caught_by: "gives-up",
+        clause: 15,
+    }
+    .assert_caught();
+}
+
+/// Gives up after R + 1 retransmissions.
+#[test]
+fn gives_up_one_late() {
+    Mutant {
+        name: "gives-up-late",
+        exercise: EX,
+        mistake: "gives up after --max-retries + 1 retransmissions",
+        file: RELIABLE_SENDER,
+        replace: &[(
+            "                if message.retries == max_retries {",
+            "                if message.retries == max_retries + 1 {",
+        )],
+        caught_by: "gives-up",
+        clause: 15,
+    }
+    .assert_caught();
+}
+
+/// Reports success once everything is sent, before it is acknowledged.
+#[test]
+fn done_when_all_sent() {
+    Mutant {
+        name: "done-when-sent",
+        exercise: EX,
+        mistake: "exits with status 0 once every message is sent, without waiting for the acknowledgements",
+        file: RELIABLE_SENDER,
+        replace: &[(
+            "        if flight.is_empty() && next_index == count {",
+            "        if next_index == count {",
+        )],
+        caught_by: "in-flight",
+        clause: 16,
+    }
+    .assert_caught();
+}
+
+/// Ignores --rto-ms and retransmits on its default timer of 200 ms.
+#[test]
+fn ignores_rto() {
+    Mutant {
+        name: "ignores-rto",
+        exercise: EX,
+        mistake: "ignores --rto-ms and always waits 200 ms before retransmitting",
+        file: RELIABLE_SENDER,
+        replace: &[(
+            "    let rto = Duration::from_millis(args.get(USAGE, \"rto-ms\", Some(200)));",
+            "    let _: u64 = args.get(USAGE, \"rto-ms\", Some(200));\n    let rto = Duration::from_millis(200);",
+        )],
+        caught_by: "gives-up",
+        clause: 14,
     }
     .assert_caught();
 }

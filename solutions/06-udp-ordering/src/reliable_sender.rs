@@ -1,7 +1,7 @@
-//! Part 2, the sender: selective repeat. It keeps up to `--window` messages
-//! in flight, retransmits each one whose acknowledgement has not come back
-//! within a timeout, and gives up when one stays unacknowledged after
-//! `--max-retries` retransmissions.
+//! Part 2, the sender: selective repeat. It keeps `--window` messages in
+//! flight (fewer only when fewer remain), retransmits each one whose
+//! acknowledgement has not come back within a timeout, and gives up when one
+//! stays unacknowledged after `--max-retries` retransmissions.
 //!
 //! Usage: `udp-ordering-reliable-sender --to ADDR --count N [--first-seq N]
 //! [--size BYTES] [--window N] [--rto-ms MS] [--max-retries N]`. Prints
