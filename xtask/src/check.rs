@@ -186,12 +186,19 @@ fn print_first_problem(report: &ExerciseReport, kind: Kind, seed: u64, style: St
         ExerciseStatus::NotStarted => {
             println!("{}", style.bold(&format!("── {}: where to begin ──", exercise.id)));
             let at = report.tests.iter().find_map(|t| t.panic.as_ref()).map(|p| p.location.clone());
-            match at {
+            match &at {
                 Some(location) => println!("Your program reached a todo!() at {location}: that part is not written yet."),
                 None => println!("This exercise is not started yet."),
             }
+            // The file where the todo!() was reached (exercise 06 has no main.rs).
+            let file = at
+                .as_deref()
+                .and_then(|l| l.split(':').next())
+                .filter(|f| f.ends_with(".rs"))
+                .map(|f| f.to_string())
+                .unwrap_or_else(|| format!("{source}main.rs"));
             println!(
-                "Open {source}main.rs and follow its TODO sentences; the chapter {} explains the idea.",
+                "Open {file} and follow its TODO sentences; the chapter {} explains the idea.",
                 exercise.docs
             );
             println!(
