@@ -3,11 +3,16 @@
 //! The program under test is started as `PROGRAM ADDRESS`, must print
 //! `listening on <bound address>`, greet each client with
 //! `hello <client address>\n`, and deliver each line a client sends to every
-//! other client as `<sender address>: <line>`. Each test below names the
-//! known-wrong program that it catches; `grader/tests/catalogue/` proves it.
+//! other client as `<sender address>: <line>`. The chapter's `### The
+//! contract` numbers every promise; each test names the clauses it checks,
+//! and `grader/tests/catalogue/` holds a known-wrong program per clause that
+//! its test fails.
 //!
-//! The tests that look inside the process (threads, CPU time, open file
-//! descriptors) read Linux's `/proc/PID/...` files and are skipped elsewhere.
+//! The tests that look inside the process (threads, CPU time, wakeups, open
+//! file descriptors) read Linux's `/proc/PID/...` files and are skipped
+//! elsewhere. Each first checks that the program is still running: a zombie's
+//! `/proc` entry reads as a sleeping, single-threaded process with no
+//! descriptors, which would pass them all.
 
 use crate::ctx::{Client, Ctx, Failure, Outcome};
 use crate::fdlimit;
@@ -32,6 +37,8 @@ const DELIVERY: Duration = Duration::from_secs(5);
 /// descriptors `select(2)` can watch.
 const CROWD: usize = 1100;
 
+/// In order: `check` shows the first failure, so the test that tells most
+/// about a whole design (one thread) comes right after the basic relay.
 pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "broadcast",
@@ -44,6 +51,18 @@ pub const TESTS: &[TestCase] = &[
         hint: "For each complete line, queue `<sender peer address>: <line>` in the outbox of every client except the sender.",
         docs_anchor: "every-line-reaches-every-other-client",
         run: broadcast,
+    },
+    TestCase {
+        id: "one-thread",
+        scenario: "While twenty clients join in bursts, talk and leave, the program has exactly one thread at every moment (/proc/PID/stat sampled without pause).",
+        clauses: &[15],
+        points: 10,
+        limit: Duration::from_secs(20),
+        needs: &[Need::Linux],
+        concept: "The event-driven model serves every client from one thread: the thread sleeps in poll(2) until some socket is ready, instead of one thread sleeping per client.",
+        hint: "Do not call thread::spawn (or thread::scope) anywhere: handle every socket from the one loop around poll.",
+        docs_anchor: "exactly-one-thread",
+        run: one_thread,
     },
     TestCase {
         id: "framing",
@@ -128,18 +147,6 @@ pub const TESTS: &[TestCase] = &[
         hint: "When accept fails with anything but WouldBlock, report it and return to the loop; do not end the program. The waiting connection stays in the queue and accept succeeds once a client has left.",
         docs_anchor: "out-of-file-descriptors",
         run: out_of_descriptors,
-    },
-    TestCase {
-        id: "one-thread",
-        scenario: "While twenty clients join in bursts, talk and leave, the program has exactly one thread at every moment (/proc/PID/stat sampled without pause).",
-        clauses: &[15],
-        points: 10,
-        limit: Duration::from_secs(20),
-        needs: &[Need::Linux],
-        concept: "The event-driven model serves every client from one thread: the thread sleeps in poll(2) until some socket is ready, instead of one thread sleeping per client.",
-        hint: "Do not call thread::spawn (or thread::scope) anywhere: handle every socket from the one loop around poll.",
-        docs_anchor: "exactly-one-thread",
-        run: one_thread,
     },
     TestCase {
         id: "no-busy-loop",
