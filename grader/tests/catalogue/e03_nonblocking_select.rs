@@ -19,7 +19,7 @@ fn blocks_on_read() {
             "if let Err(e) = stream.set_nonblocking(false) {",
         )],
         caught_by: "silent-client",
-        clause: 0,
+        clause: 9,
     }
     .assert_caught();
 }
@@ -44,7 +44,7 @@ fn reads_every_client() {
             ),
         ],
         caught_by: "silent-client",
-        clause: 0,
+        clause: 9,
     }
     .assert_caught();
 }
@@ -62,7 +62,7 @@ fn busy_loop() {
             "    match poll(&mut fds, PollTimeout::ZERO) {",
         )],
         caught_by: "no-busy-loop",
-        clause: 0,
+        clause: 16,
     }
     .assert_caught();
 }
@@ -81,7 +81,7 @@ fn always_pollout() {
             "        if !client.closed {\n            events |= PollFlags::POLLOUT;",
         )],
         caught_by: "no-busy-loop",
-        clause: 0,
+        clause: 16,
     }
     .assert_caught();
 }
@@ -99,7 +99,7 @@ fn drops_partial_write() {
             "                    self.outbox.clear();",
         )],
         caught_by: "slow-reader",
-        clause: 0,
+        clause: 10,
     }
     .assert_caught();
 }
@@ -118,7 +118,7 @@ fn blocking_writes() {
             "            self.stream.set_nonblocking(false)?;\n            let written = self.stream.write(front);\n            self.stream.set_nonblocking(true)?;\n            match written {",
         )],
         caught_by: "slow-reader",
-        clause: 0,
+        clause: 10,
     }
     .assert_caught();
 }
@@ -137,7 +137,7 @@ fn never_removes_closed() {
             "                Ok(0) => {\n                    return Ok(());",
         )],
         caught_by: "disconnects",
-        clause: 0,
+        clause: 11,
     }
     .assert_caught();
 }
@@ -155,7 +155,7 @@ fn exits_on_reset() {
             "            client.read_available()?;",
         )],
         caught_by: "disconnects",
-        clause: 0,
+        clause: 12,
     }
     .assert_caught();
 }
@@ -173,7 +173,7 @@ fn thread_per_client() {
             "                std::thread::spawn(|| {\n                    loop {\n                        std::thread::park();\n                    }\n                });\n                clients.push(client);",
         )],
         caught_by: "one-thread",
-        clause: 0,
+        clause: 15,
     }
     .assert_caught();
 }
@@ -188,7 +188,7 @@ fn echoes_to_sender() {
         file: MAIN,
         replace: &[("        if i != from && !client.closed {", "        if !client.closed {")],
         caught_by: "broadcast",
-        clause: 0,
+        clause: 4,
     }
     .assert_caught();
 }
@@ -207,7 +207,7 @@ fn one_message_per_read() {
             "    while let Some(len) = inbox[start..].iter().rposition(|&b| b == b'\\n') {",
         )],
         caught_by: "framing",
-        clause: 0,
+        clause: 5,
     }
     .assert_caught();
 }
@@ -222,7 +222,7 @@ fn drops_partial_lines() {
         file: MAIN,
         replace: &[("    inbox.drain(..start);", "    inbox.clear();")],
         caught_by: "framing",
-        clause: 0,
+        clause: 5,
     }
     .assert_caught();
 }
@@ -262,7 +262,232 @@ fn uses_select() {
 fn wait_for_events_with_poll(listener: &TcpListener, clients: &[Client]) -> io::Result<(bool, Vec<bool>)> {",
         )],
         caught_by: "many-clients",
-        clause: 0,
+        clause: 14,
+    }
+    .assert_caught();
+}
+
+/// Prints the address it was asked for instead of the one the kernel bound:
+/// with port 0 the line says `:0`, which nobody can connect to.
+#[test]
+fn prints_requested_address() {
+    Mutant {
+        name: "prints-requested-address",
+        exercise: EX,
+        mistake: "prints the address from the command line, not the bound one",
+        file: MAIN,
+        replace: &[(
+            "        Ok(bound) => println!(\"listening on {bound}\"),",
+            "        Ok(_) => println!(\"listening on {addr}\"),",
+        )],
+        caught_by: "broadcast",
+        clause: 1,
+    }
+    .assert_caught();
+}
+
+/// Greets a client with its IP address only, without the port.
+#[test]
+fn greets_without_port() {
+    Mutant {
+        name: "greets-without-port",
+        exercise: EX,
+        mistake: "greets with `hello IP` instead of `hello IP:PORT`",
+        file: MAIN,
+        replace: &[(
+            "client.queue(format!(\"hello {peer}\\n\").as_bytes());",
+            "client.queue(format!(\"hello {}\\n\", peer.ip()).as_bytes());",
+        )],
+        caught_by: "broadcast",
+        clause: 2,
+    }
+    .assert_caught();
+}
+
+/// Turns each line into a String on the way: bytes that are not UTF-8
+/// become U+FFFD.
+#[test]
+fn lossy_utf8() {
+    Mutant {
+        name: "lossy-utf8",
+        exercise: EX,
+        mistake: "relays String::from_utf8_lossy(line) instead of the bytes",
+        file: MAIN,
+        replace: &[(
+            "    message.extend_from_slice(line);",
+            "    message.extend_from_slice(String::from_utf8_lossy(line).as_bytes());",
+        )],
+        caught_by: "framing",
+        clause: 3,
+    }
+    .assert_caught();
+}
+
+/// A line buffer of 64 KiB: a line that fills it before its `\n` arrives
+/// is thrown away, and its tail arrives as a line of its own.
+#[test]
+fn caps_line_length() {
+    Mutant {
+        name: "caps-line-length",
+        exercise: EX,
+        mistake: "drops a line once 64 KiB of it arrived without its end",
+        file: MAIN,
+        replace: &[(
+            "                    self.inbox.extend_from_slice(&buf[..n]);",
+            "                    self.inbox.extend_from_slice(&buf[..n]);\n                    if self.inbox.len() >= 64 * 1024 && !self.inbox.contains(&b'\\n') {\n                        self.inbox.clear();\n                    }",
+        )],
+        caught_by: "long-line",
+        clause: 6,
+    }
+    .assert_caught();
+}
+
+/// Drops a client as soon as its read returns 0, without delivering the
+/// complete lines that arrived in the same read.
+#[test]
+fn drops_last_lines() {
+    Mutant {
+        name: "drops-last-lines",
+        exercise: EX,
+        mistake: "skips the lines of a client whose read ended in end of file",
+        file: MAIN,
+        replace: &[(
+            "            for line in take_lines(&mut client.inbox) {",
+            "            if client.closed {\n                continue;\n            }\n            for line in take_lines(&mut client.inbox) {",
+        )],
+        caught_by: "last-lines",
+        clause: 7,
+    }
+    .assert_caught();
+}
+
+/// Ends a client's unfinished last line for it when the client leaves, and
+/// delivers it.
+#[test]
+fn delivers_unfinished_line() {
+    Mutant {
+        name: "delivers-unfinished-line",
+        exercise: EX,
+        mistake: "completes and delivers the unfinished last line of a client that closes",
+        file: MAIN,
+        replace: &[(
+            "                Ok(0) => {\n                    self.closed = true;",
+            "                Ok(0) => {\n                    if !self.inbox.is_empty() {\n                        self.inbox.push(b'\\n');\n                    }\n                    self.closed = true;",
+        )],
+        caught_by: "last-lines",
+        clause: 8,
+    }
+    .assert_caught();
+}
+
+/// Ends the program when a client leaves: what is left is a zombie, whose
+/// /proc entry reads as a sleeping process.
+#[test]
+fn exits_when_a_client_leaves() {
+    Mutant {
+        name: "exits-when-a-client-leaves",
+        exercise: EX,
+        mistake: "exits when a read returns 0",
+        file: MAIN,
+        replace: &[(
+            "                Ok(0) => {\n                    self.closed = true;\n                    return Ok(());\n                }",
+            "                Ok(0) => process::exit(0),",
+        )],
+        caught_by: "no-busy-loop",
+        clause: 11,
+    }
+    .assert_caught();
+}
+
+/// Writes queued output before reading, and lets a write error end the
+/// program: a client that resets with output queued for it ends the room.
+#[test]
+fn exits_on_write_error() {
+    Mutant {
+        name: "exits-on-write-error",
+        exercise: EX,
+        mistake: "returns a client's write error from the event loop",
+        file: MAIN,
+        replace: &[(
+            "        if new_connections {\n            accept_all(&listener, &mut clients);\n        }",
+            "        if new_connections {\n            accept_all(&listener, &mut clients);\n        }\n        for client in clients.iter_mut().filter(|c| !c.outbox.is_empty()) {\n            client.flush()?;\n        }",
+        )],
+        caught_by: "reset-while-queued",
+        clause: 12,
+    }
+    .assert_caught();
+}
+
+/// Ends the program when accept fails (EMFILE when out of descriptors).
+#[test]
+fn exits_on_accept_error() {
+    Mutant {
+        name: "exits-on-accept-error",
+        exercise: EX,
+        mistake: "exits when accept fails",
+        file: MAIN,
+        replace: &[(
+            "                eprintln!(\"accept failed: {e}\");\n                return;",
+            "                eprintln!(\"accept failed: {e}\");\n                process::exit(1);",
+        )],
+        caught_by: "out-of-descriptors",
+        clause: 13,
+    }
+    .assert_caught();
+}
+
+/// Accepts on a helper thread that lives only as long as `accept_all`.
+#[test]
+fn helper_thread_per_accept() {
+    Mutant {
+        name: "helper-thread-per-accept",
+        exercise: EX,
+        mistake: "runs accept_all on a short-lived scoped thread",
+        file: MAIN,
+        replace: &[(
+            "        if new_connections {\n            accept_all(&listener, &mut clients);\n        }",
+            "        if new_connections {\n            std::thread::scope(|s| {\n                s.spawn(|| accept_all(&listener, &mut clients));\n            });\n        }",
+        )],
+        caught_by: "one-thread",
+        clause: 15,
+    }
+    .assert_caught();
+}
+
+/// Naps 1 ms between zero-timeout polls: seldom runnable and cheap in CPU,
+/// but awake a thousand times a second.
+#[test]
+fn naps_between_polls() {
+    Mutant {
+        name: "naps-between-polls",
+        exercise: EX,
+        mistake: "sleeps 1 ms, then polls with a zero timeout",
+        file: MAIN,
+        replace: &[(
+            "    match poll(&mut fds, PollTimeout::NONE) {",
+            "    std::thread::sleep(std::time::Duration::from_millis(1));\n    match poll(&mut fds, PollTimeout::ZERO) {",
+        )],
+        caught_by: "no-busy-loop",
+        clause: 16,
+    }
+    .assert_caught();
+}
+
+/// Polls with a zero timeout while any output is queued: idle rooms sleep,
+/// but a client that does not read makes the loop spin.
+#[test]
+fn spins_while_output_waits() {
+    Mutant {
+        name: "spins-while-output-waits",
+        exercise: EX,
+        mistake: "polls with a zero timeout while an outbox is not empty",
+        file: MAIN,
+        replace: &[(
+            "    match poll(&mut fds, PollTimeout::NONE) {",
+            "    let timeout = if clients.iter().any(|c| !c.outbox.is_empty()) { PollTimeout::ZERO } else { PollTimeout::NONE };\n    match poll(&mut fds, timeout) {",
+        )],
+        caught_by: "asleep-while-queued",
+        clause: 16,
     }
     .assert_caught();
 }

@@ -19,8 +19,14 @@
 //! - each line a client sends (bytes up to and including `\n`, any bytes but
 //!   `\n` allowed in it) is delivered to every *other* client in the room as
 //!   `<sender address>: <line>`, for example `127.0.0.1:50412: hi all\n`;
-//! - the sender does not get its own line back; a last line without `\n` when
-//!   a client leaves is dropped.
+//! - the sender does not get its own line back;
+//! - when a client leaves, the complete lines it sent are still delivered,
+//!   also those that arrive in the same read as its end of file; a last line
+//!   without `\n` is dropped;
+//! - one client's error (a reset, a failed write) ends that client, and a
+//!   failed `accept` (out of descriptors: EMFILE) ends nothing: the room goes on.
+//!
+//! The chapter's "The contract" lists every promise the grader checks.
 //!
 //! Usage: `nonblocking-select [ADDRESS]` (default `127.0.0.1:7878`). Once
 //! listening, print exactly one line `listening on <address>`.
