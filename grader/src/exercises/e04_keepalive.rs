@@ -361,10 +361,16 @@ pub(crate) fn flush_ack(client: &Client) {
 fn reset(ctx: &Ctx, client: Client, why: &str) -> Outcome {
     socket2::SockRef::from(&client.stream)
         .set_linger(Some(Duration::ZERO))
-        .map_err(|e| Failure::new(format!("the grader could not set SO_LINGER to 0 on its socket ({e}); this is the grader's problem")))?;
+        .map_err(|e| {
+            Failure::new(format!(
+                "the grader could not set SO_LINGER to 0 on its socket ({e}); this is the grader's problem"
+            ))
+        })?;
     let name = client.name.clone();
     drop(client);
-    ctx.step(format!("{name} resets the connection (SO_LINGER 0, then close: an RST, not a FIN) {why}"));
+    ctx.step(format!(
+        "{name} resets the connection (SO_LINGER 0, then close: an RST, not a FIN) {why}"
+    ));
     Ok(())
 }
 
@@ -414,6 +420,27 @@ fn live_fds(program: &mut Program, when: &str) -> Result<usize, Failure> {
 fn cpu_time(program: &Program) -> Result<Duration, Failure> {
     let (ticks, _) = procfs::cpu_and_state(program.pid())?;
     Ok(Duration::from_millis(ticks * 1000 / procfs::TICKS_PER_SECOND))
+}
+
+/// Looks at the scheduler state of every thread of `pid` every 10 ms for
+/// `window` (`/proc/PID/task/TID/stat`): how many looks found a thread
+/// running or ready to run (state `R`), and how many looks there were.
+fn runnable_looks(pid: u32, window: Duration) -> Result<(usize, usize), Failure> {
+    let started = Instant::now();
+    let (mut busy, mut looks) = (0, 0);
+    while started.elapsed() < window {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|e| Failure::io(&format!("listing /proc/{pid}/task"), &e))?;
+        let running = tasks.flatten().any(|task| {
+            std::fs::read_to_string(task.path().join("stat"))
+                .ok()
+                .and_then(|stat| stat.rsplit_once(')').and_then(|(_, after)| after.trim_start().chars().next()))
+                == Some('R')
+        });
+        looks += 1;
+        busy += running as usize;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok((busy, looks))
 }
 
 /// Whether some socket on this machine is in state SYN-SENT towards `addr`
@@ -534,11 +561,7 @@ fn expect_printed(program: &mut Program, reply: &str) -> Outcome {
 /// Checks that the reply lines appear on the client's stdout in the order of the requests.
 fn printed_in_order(program: &Program, requests: &[String]) -> Outcome {
     let replies: Vec<String> = requests.iter().map(|r| reply_to(r)).collect();
-    let printed: Vec<String> = program
-        .stdout_lines()
-        .into_iter()
-        .filter(|l| replies.contains(l))
-        .collect();
+    let printed: Vec<String> = program.stdout_lines().into_iter().filter(|l| replies.contains(l)).collect();
     if printed == replies {
         return Ok(());
     }
@@ -680,25 +703,25 @@ fn server_releases_closed_clients(ctx: &mut Ctx) -> Outcome {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Nobody sends anything now: a server blocked in accept and read uses
-    // no CPU time. Half a second is 50 ticks of /proc's clock; allow 10.
+    // Nobody sends anything now: every thread of a server blocked in accept
+    // and read sleeps (state S). A thread that keeps running is runnable
+    // (state R) at nearly every look, however loaded the machine is, while
+    // its CPU time depends on how much of a core the machine gives it.
     let window = Duration::from_millis(500);
     let cpu_before = cpu_time(&program)?;
-    let started = Instant::now();
-    std::thread::sleep(window);
+    let (busy, looks) = runnable_looks(program.pid(), window)?;
     let used = cpu_time(&program)?.saturating_sub(cpu_before);
     live_fds(&mut program, "while no client sent anything")?;
-    let elapsed = started.elapsed();
     ctx.step(format!(
-        "while no client sent anything, your server used {} of CPU time in {}",
-        millis(used),
-        millis(elapsed)
+        "while no client sent anything, a thread of your server was running or ready to run at {busy} of {looks} looks (every 10 ms for {}), and it used {} of CPU time",
+        millis(window),
+        millis(used)
     ));
-    if used * 5 > elapsed {
+    if (looks >= 10 && busy * 10 >= looks * 6) || used * 5 > window {
         return Err(Failure::new(format!(
-            "while no client sent anything your server used {} of CPU time in {}: something in it runs without waiting (a loop that never blocks in read or accept)",
-            millis(used),
-            millis(elapsed)
+            "while no client sent anything, a thread of your server was running or ready to run at {busy} of {looks} looks over {}, and it used {} of CPU time: something in it keeps running instead of blocking in read or accept",
+            millis(window),
+            millis(used)
         )));
     }
     echo(&mut staying, "still served\n")?;
@@ -736,22 +759,23 @@ fn server_releases_vanished_client(ctx: &mut Ctx) -> Outcome {
     loop {
         let now = live_fds(&mut program, when)?;
         if now <= released {
-            if let Some(what) = closed_by_program(&live)? {
-                return Err(Failure::new(format!(
-                    "your server {what} on client 2, alive and idle, {} after its last exchange: its kernel answered every keepalive probe, so nothing should have dropped it",
-                    secs(live_last.elapsed())
-                )));
-            }
             let took = last.elapsed();
             ctx.step(format!(
-                "your server closed client 1's socket {} after the last exchange with it ({now} open file descriptors)",
+                "{} after the last exchange with client 1, your server has {now} open file descriptors: it closed a socket",
                 secs(took)
             ));
             if took < DEAD - EARLY {
                 return Err(Failure::new(format!(
-                    "your server dropped client 1 only {} after its last packet; keepalive with idle 1 s, interval 1 s and 1 probe cannot know the client is gone before {}: something other than keepalive ended the connection",
+                    "your server closed a client's socket only {} after the last exchange with client 1 ({} after client 2's); keepalive with idle 1 s, interval 1 s and 1 probe cannot know a client is gone before {}: something other than keepalive ended the connection",
                     secs(took),
+                    secs(live_last.elapsed()),
                     secs(DEAD)
+                )));
+            }
+            if let Some(what) = closed_by_program(&live)? {
+                return Err(Failure::new(format!(
+                    "your server {what} on client 2, alive and idle, {} after its last exchange: its kernel answered every keepalive probe, so nothing should have dropped it",
+                    secs(live_last.elapsed())
                 )));
             }
             break;
