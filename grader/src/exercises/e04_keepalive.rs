@@ -19,7 +19,7 @@
 //!
 //! Timings (stated in docs/src/04-keepalive.md): with idle 1 s, interval 1 s
 //! and 1 probe, the kernel gives up `DEAD` = 2 s after the last segment from
-//! the peer (measured 2.02 to 2.05 s, also under load). A test accepts
+//! the peer (measured 1.98 to 2.06 s, also under load). A test accepts
 //! detection from `DEAD - EARLY` after the last exchange up to `DEAD + LATE`
 //! after the peer vanished.
 
@@ -60,6 +60,9 @@ const RELEASE: Duration = Duration::from_secs(2);
 const PAUSE: Duration = Duration::from_millis(400);
 const PAUSE_MIN: Duration = Duration::from_millis(380);
 const PAUSE_MAX: Duration = Duration::from_millis(750);
+/// How many clients `serves-clients-at-once` holds at once: more than the
+/// threads of any plausible fixed pool.
+const CLIENTS_AT_ONCE: usize = 10;
 /// The fixed lines of the contract (clauses 11 and 12).
 const NO_ANSWER: &str = "error: no answer to ";
 const VANISHED: &str = "error: server vanished";
@@ -79,7 +82,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "serves-clients-at-once",
-        scenario: "Four clients connect one after another and stay connected; each must get its line echoed while the others are connected and silent, two lines sent in one write must both come back, and client 1 is echoed again at the end.",
+        scenario: "Ten clients connect one after another and stay connected; each must get its line echoed while the others are connected and silent, two lines sent in one write must both come back, and client 1 is echoed again at the end.",
         clauses: &[1, 2],
         points: 10,
         limit: Duration::from_secs(15),
@@ -282,22 +285,40 @@ fn their_socket(ctx: &Ctx, program: &Program, grader_end: SocketAddr, whose: &st
     }
 }
 
-/// Compares the four keepalive options of `socket` with what was asked.
+/// Compares the four keepalive options of `socket` with what was asked,
+/// looking again for up to half a second: a program may set them just after
+/// its first write, and the grader must not fail it for looking too soon.
 fn check_options(ctx: &Ctx, socket: &socket2::Socket, asked: Asked, whose: &str) -> Outcome {
+    let deadline = Instant::now() + Duration::from_millis(500);
+    loop {
+        let seen = read_options(socket, whose)?;
+        if seen == (true, asked.idle, asked.interval, asked.count) || Instant::now() >= deadline {
+            return compare_options(ctx, seen, asked, whose);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT of `socket`.
+fn read_options(socket: &socket2::Socket, whose: &str) -> Result<(bool, u64, u64, u32), Failure> {
     let read = |what: &str, e: std::io::Error| Failure::io(&format!("the grader reading {what} of {whose}"), &e);
     let on = socket.keepalive().map_err(|e| read("SO_KEEPALIVE", e))?;
     let idle = socket.tcp_keepalive_time().map_err(|e| read("TCP_KEEPIDLE", e))?.as_secs();
     let interval = socket.tcp_keepalive_interval().map_err(|e| read("TCP_KEEPINTVL", e))?.as_secs();
     let count = socket.tcp_keepalive_retries().map_err(|e| read("TCP_KEEPCNT", e))?;
+    Ok((on, idle, interval, count))
+}
+
+fn compare_options(ctx: &Ctx, (on, idle, interval, count): (bool, u64, u64, u32), asked: Asked, whose: &str) -> Outcome {
     ctx.step(format!(
         "{whose}: SO_KEEPALIVE={}, TCP_KEEPIDLE={idle} s, TCP_KEEPINTVL={interval} s, TCP_KEEPCNT={count}",
         on as u8
     ));
-    let note = |value: u64, sysctl: &str| {
+    let note = |value: u64, unit: &str, sysctl: &str| {
         if system_default(sysctl) == Some(value) {
-            format!("{value} (the system default from /proc/sys/net/ipv4/{sysctl})")
+            format!("{value}{unit} (the system default from /proc/sys/net/ipv4/{sysctl})")
         } else {
-            value.to_string()
+            format!("{value}{unit}")
         }
     };
     if !on {
@@ -308,22 +329,22 @@ fn check_options(ctx: &Ctx, socket: &socket2::Socket, asked: Asked, whose: &str)
     let mut wrong = Vec::new();
     if idle != asked.idle {
         wrong.push(format!(
-            "TCP_KEEPIDLE is {} s, expected {} s",
-            note(idle, "tcp_keepalive_time"),
+            "TCP_KEEPIDLE is {}, expected {} s",
+            note(idle, " s", "tcp_keepalive_time"),
             asked.idle
         ));
     }
     if interval != asked.interval {
         wrong.push(format!(
-            "TCP_KEEPINTVL is {} s, expected {} s",
-            note(interval, "tcp_keepalive_intvl"),
+            "TCP_KEEPINTVL is {}, expected {} s",
+            note(interval, " s", "tcp_keepalive_intvl"),
             asked.interval
         ));
     }
     if count != asked.count {
         wrong.push(format!(
             "TCP_KEEPCNT is {}, expected {}",
-            note(count as u64, "tcp_keepalive_probes"),
+            note(count as u64, "", "tcp_keepalive_probes"),
             asked.count
         ));
     }
@@ -391,10 +412,13 @@ fn closed_by_program(client: &Client) -> Result<Option<String>, Failure> {
         .set_nonblocking(true)
         .map_err(|e| Failure::new(format!("the grader could not make its socket non-blocking ({e})")))?;
     let result = match client.stream.peek(&mut [0u8; 64]) {
-        Ok(0) => Some("closed it (a read returned 0 bytes)".to_string()),
+        Ok(0) => Some("closed the connection (the grader's read returned 0 bytes)".to_string()),
         Ok(n) => Some(format!("sent {n} bytes nobody asked for")),
         Err(e) if e.kind() == ErrorKind::WouldBlock => None,
-        Err(e) => Some(format!("ended it: {}", crate::oserror::explain("reading", &e))),
+        Err(e) => Some(format!(
+            "ended the connection ({})",
+            crate::oserror::explain("the grader's read", &e)
+        )),
     };
     client.stream.set_nonblocking(false).ok();
     Ok(result)
@@ -408,7 +432,7 @@ fn live_fds(program: &mut Program, when: &str) -> Result<usize, Failure> {
     let fds = procfs::open_fds(program.pid());
     if let Some(status) = program.wait_exit(Duration::ZERO) {
         return Err(Failure::new(format!(
-            "your server exited ({}) {when}; it must keep running and serving its other clients",
+            "your server had exited ({}) when the grader looked {when}; it must keep running and serving its other clients",
             crate::process::describe_status(status)
         ))
         .with_panic(program.panic()));
@@ -632,9 +656,9 @@ fn server_options(ctx: &mut Ctx) -> Outcome {
 
 fn serves_clients_at_once(ctx: &mut Ctx) -> Outcome {
     let (_program, addr) = start_server(ctx, PLAIN)?;
-    let bytes = crate::ctx::random_bytes(ctx.seed, 4);
+    let bytes = crate::ctx::random_bytes(ctx.seed, CLIENTS_AT_ONCE);
     let mut clients: Vec<Client> = Vec::new();
-    for i in 1..=4 {
+    for i in 1..=CLIENTS_AT_ONCE {
         let mut client = ctx.connect(addr)?;
         let line = format!("hello from client {i}, {:02x}\n", bytes[i - 1]);
         echo_within(&mut client, &line, 2 * S).map_err(|f| {
@@ -650,7 +674,7 @@ fn serves_clients_at_once(ctx: &mut Ctx) -> Outcome {
         })?;
         clients.push(client);
     }
-    let client = &mut clients[3];
+    let client = &mut clients[CLIENTS_AT_ONCE - 1];
     client.send(b"two lines\nin one write\n")?;
     for line in ["two lines\n", "in one write\n"] {
         let got = client.recv_line(1024, 2 * S, &format!("the echo {}", transcript::escape(line.as_bytes())))?;
@@ -774,7 +798,7 @@ fn server_releases_vanished_client(ctx: &mut Ctx) -> Outcome {
             }
             if let Some(what) = closed_by_program(&live)? {
                 return Err(Failure::new(format!(
-                    "your server {what} on client 2, alive and idle, {} after its last exchange: its kernel answered every keepalive probe, so nothing should have dropped it",
+                    "client 2, alive and idle, found that your server {what} {} after its last exchange: its kernel answered every keepalive probe, so nothing should have dropped it",
                     secs(live_last.elapsed())
                 )));
             }
@@ -841,7 +865,7 @@ fn client_options(ctx: &mut Ctx) -> Outcome {
     let (listener, addr) = grader_listener(ctx)?;
     let reqs = ["first".to_string(), "second".to_string()];
     let mut program = spawn_client(ctx, addr, asked, &[], &reqs)?;
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server (connection 1)")?;
+    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 1")?;
     expect_request(&mut conn, "first", "on connection 1")?;
     let whose = "your client's socket of connection 1";
     let socket = their_socket(ctx, &program, conn.local, whose)?;
@@ -851,7 +875,7 @@ fn client_options(ctx: &mut Ctx) -> Outcome {
     expect_request(&mut conn, "second", "on connection 1")?;
     drop(conn);
     ctx.step("the grader's server closes connection 1 without answering \"second\", so your client has to open a new connection");
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server (connection 2)")?;
+    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 2")?;
     expect_request(&mut conn, "second", "again on connection 2")?;
     let whose = "your client's socket of connection 2 (its reconnection)";
     let socket = their_socket(ctx, &program, conn.local, whose)?;
@@ -867,7 +891,7 @@ fn one_connection(ctx: &mut Ctx) -> Outcome {
     let (listener, addr) = grader_listener(ctx)?;
     let reqs = requests(ctx, 8);
     let mut program = spawn_client(ctx, addr, PLAIN, &[], &reqs)?;
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server (connection 1)")?;
+    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 1")?;
     for (i, request) in reqs.iter().enumerate() {
         expect_request(&mut conn, request, "on connection 1").map_err(|f| {
             Failure::new(format!(
@@ -890,7 +914,7 @@ fn pauses_between_requests(ctx: &mut Ctx) -> Outcome {
     let reqs = requests(ctx, 3);
     let pause = PAUSE.as_millis().to_string();
     let mut program = spawn_client(ctx, addr, PLAIN, &["--pause", &pause], &reqs)?;
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server (connection 1)")?;
+    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 1")?;
     expect_request(&mut conn, &reqs[0], "on connection 1")?;
     answer(&mut conn, &reqs[0])?;
     let mut answered = Instant::now();
@@ -926,7 +950,7 @@ fn reconnects_after_close(ctx: &mut Ctx) -> Outcome {
     let (listener, addr) = grader_listener(ctx)?;
     let reqs = requests(ctx, 4);
     let mut program = spawn_client(ctx, addr, PLAIN, &["--pause", "100"], &reqs)?;
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server (connection 1)")?;
+    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 1")?;
     for request in &reqs[..2] {
         expect_request(&mut conn, request, "on connection 1")?;
         answer(&mut conn, request)?;
@@ -936,9 +960,9 @@ fn reconnects_after_close(ctx: &mut Ctx) -> Outcome {
         "the grader's server closes connection 1 (a FIN) right after answering {:?}, as a server does with an idle keep-alive connection (your client was asked to pause 100 ms before its next request)",
         reqs[1]
     ));
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server (connection 2)").map_err(|f| {
+    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 2").map_err(|f| {
         Failure::new(format!(
-            "{} Connection 1 was closed (a FIN): your client's next read there returns 0 bytes, and it should then reconnect",
+            "{}. Connection 1 was closed (a FIN): your client's next read there returns 0 bytes, and it should then reconnect",
             f.summary
         ))
     })?;
@@ -957,14 +981,14 @@ fn reconnects_after_reset(ctx: &mut Ctx) -> Outcome {
     let (listener, addr) = grader_listener(ctx)?;
     let reqs = requests(ctx, 4);
     let mut program = spawn_client(ctx, addr, PLAIN, &["--pause", "100"], &reqs)?;
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server (connection 1)")?;
+    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 1")?;
     expect_request(&mut conn, &reqs[0], "on connection 1")?;
     answer(&mut conn, &reqs[0])?;
     expect_request(&mut conn, &reqs[1], "on connection 1")?;
     reset(ctx, conn, &format!("without answering {:?}", reqs[1]))?;
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server (connection 2)").map_err(|f| {
+    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 2").map_err(|f| {
         Failure::new(format!(
-            "{} Connection 1 was reset (an RST): your client's read of the reply fails with ECONNRESET, and it should then reconnect",
+            "{}. Connection 1 was reset (an RST): your client's read of the reply fails with ECONNRESET, and it should then reconnect",
             f.summary
         ))
     })?;
@@ -976,9 +1000,9 @@ fn reconnects_after_reset(ctx: &mut Ctx) -> Outcome {
         conn,
         "right after your client printed reply 2 (it was asked to pause 100 ms before request 3)",
     )?;
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server (connection 3)").map_err(|f| {
+    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 3").map_err(|f| {
         Failure::new(format!(
-            "{} Connection 2 was reset (an RST): your client's next write or read there fails (ECONNRESET or EPIPE), and it should then reconnect",
+            "{}. Connection 2 was reset (an RST): your client's next write or read there fails (ECONNRESET or EPIPE), and it should then reconnect",
             f.summary
         ))
     })?;
@@ -997,7 +1021,7 @@ fn retries_unanswered(ctx: &mut Ctx) -> Outcome {
     let (listener, addr) = grader_listener(ctx)?;
     let reqs = requests(ctx, 5);
     let mut program = spawn_client(ctx, addr, PLAIN, &[], &reqs)?;
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server (connection 1)")?;
+    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 1")?;
     expect_request(&mut conn, &reqs[0], "on connection 1")?;
     answer(&mut conn, &reqs[0])?;
     expect_request(&mut conn, &reqs[1], "on connection 1")?;
@@ -1006,7 +1030,7 @@ fn retries_unanswered(ctx: &mut Ctx) -> Outcome {
         "the grader's server closes connection 1 without answering {:?}, as a crashing or restarting server would",
         reqs[1]
     ));
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server (connection 2)")?;
+    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 2")?;
     expect_request(&mut conn, &reqs[1], "again on connection 2 (it got no answer on connection 1)")?;
     answer(&mut conn, &reqs[1])?;
     expect_request(&mut conn, &reqs[2], "on connection 2")?;
@@ -1014,18 +1038,34 @@ fn retries_unanswered(ctx: &mut Ctx) -> Outcome {
     expect_request(&mut conn, &reqs[3], "on connection 2")?;
     drop(conn);
     ctx.step(format!("the grader's server closes connection 2 without answering {:?}", reqs[3]));
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server (connection 3)")?;
+    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 3")?;
     expect_request(&mut conn, &reqs[3], "again on connection 3 (it got no answer on connection 2)")?;
     drop(conn);
     ctx.step(format!(
         "the grader's server closes connection 3 without answering {:?} again: that request has now failed twice",
         reqs[3]
     ));
-    let Some(status) = program.wait_exit(5 * S) else {
-        return Err(Failure::new(format!(
-            "the request {:?} went unanswered twice, but 5 s later your client was still running; after one retry it should exit with status 1",
-            reqs[3]
-        )));
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| Failure::new(format!("the grader could not make its listener non-blocking ({e})")))?;
+    let gave_up = Instant::now();
+    let status = loop {
+        if let Some(status) = program.wait_exit(Duration::ZERO) {
+            break status;
+        }
+        if listener.accept().is_ok() {
+            return Err(Failure::new(format!(
+                "after the request {:?} went unanswered twice, your client opened a fourth connection; a request is sent at most twice, then the client exits with status 1",
+                reqs[3]
+            )));
+        }
+        if gave_up.elapsed() >= 5 * S {
+            return Err(Failure::new(format!(
+                "the request {:?} went unanswered twice, but 5 s later your client was still running; after one retry it should exit with status 1",
+                reqs[3]
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(10));
     };
     if let Some(panic) = program.panic() {
         return Err(Failure::new(format!("your client panicked ({})", panic.message)).with_panic(Some(panic)));
@@ -1052,7 +1092,7 @@ fn retries_unanswered(ctx: &mut Ctx) -> Outcome {
 fn client_detects_vanished_server(ctx: &mut Ctx) -> Outcome {
     let (listener, addr) = grader_listener(ctx)?;
     let mut program = spawn_client(ctx, addr, QUICK, &[], &["first".to_string(), "second".to_string()])?;
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server (connection 1)")?;
+    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 1")?;
     expect_request(&mut conn, "first", "on connection 1")?;
     answer(&mut conn, "first")?;
     expect_request(&mut conn, "second", "on connection 1")?;
@@ -1120,7 +1160,7 @@ fn client_waits_for_slow_server(ctx: &mut Ctx) -> Outcome {
     let (listener, addr) = grader_listener(ctx)?;
     let reqs = requests(ctx, 2);
     let mut program = spawn_client(ctx, addr, QUICK, &[], &reqs)?;
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server (connection 1)")?;
+    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 1")?;
     expect_request(&mut conn, &reqs[0], "on connection 1")?;
     flush_ack(&conn);
     let asked = Instant::now();
@@ -1153,7 +1193,7 @@ fn client_waits_for_slow_server(ctx: &mut Ctx) -> Outcome {
         }
         if let Some(what) = closed_by_program(&conn)? {
             return Err(Failure::new(format!(
-                "your client {what} on connection 1 {} after sending its request, while the server was slow but alive (its kernel answered every keepalive probe); it should wait for the reply",
+                "on connection 1, your client {what} {} after sending its request, while the server was slow but alive (its kernel answered every keepalive probe); it should wait for the reply",
                 secs(asked.elapsed())
             )));
         }
