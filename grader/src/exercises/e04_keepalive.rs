@@ -1208,3 +1208,72 @@ fn client_waits_for_slow_server(ctx: &mut Ctx) -> Outcome {
     expect_success(&mut program)?;
     no_more_connections(ctx, &listener, 1)
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use socket2::{SockRef, TcpKeepalive};
+    use std::net::TcpStream;
+
+    /// The bound the timing tests rest on (docs/src/04-keepalive.md): with
+    /// keepalive 1 s / 1 s / 1 probe a blocked read on a connection whose
+    /// peer vanished fails with ETIMEDOUT about `DEAD` after the last
+    /// segment: not before `DEAD - EARLY`, and well within `DEAD + LATE`.
+    #[test]
+    fn quick_keepalive_gives_up_after_dead() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut watcher, _) = listener.accept().unwrap();
+        let keepalive = TcpKeepalive::new()
+            .with_time(Duration::from_secs(QUICK.idle))
+            .with_interval(Duration::from_secs(QUICK.interval))
+            .with_retries(QUICK.count);
+        SockRef::from(&watcher).set_tcp_keepalive(&keepalive).unwrap();
+        let last = Instant::now();
+        vanish(&peer).unwrap();
+        watcher.set_read_timeout(Some(DEAD + LATE)).unwrap();
+        let err = watcher.read(&mut [0; 16]).unwrap_err();
+        let took = last.elapsed();
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        assert!(
+            took >= DEAD - EARLY && took < DEAD + S,
+            "ETIMEDOUT after {took:?}, expected about {DEAD:?}"
+        );
+        drop(peer);
+    }
+
+    /// A connect under way towards a vanished listener shows in
+    /// `/proc/net/tcp` as SYN-SENT, which is how a reconnect is caught.
+    #[test]
+    fn sees_a_connect_under_way() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        vanish(&listener).unwrap();
+        assert!(!syn_sent_to(addr));
+        let connecting = std::thread::spawn(move || TcpStream::connect_timeout(&addr, Duration::from_millis(1500)));
+        let deadline = Instant::now() + S;
+        while !syn_sent_to(addr) {
+            assert!(Instant::now() < deadline, "no SYN-SENT socket towards {addr} in /proc/net/tcp");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(connecting.join().unwrap().is_err());
+    }
+
+    /// The contract's fixed lines: alone, or followed by `: ` and a cause.
+    #[test]
+    fn fixed_lines_alone_or_with_a_cause() {
+        assert!(has_fixed_line("error: server vanished\n", VANISHED));
+        assert!(has_fixed_line(
+            "reconnecting\nerror: server vanished: Connection timed out (os error 110)",
+            VANISHED
+        ));
+        assert!(!has_fixed_line("error: the server vanished", VANISHED));
+        assert!(!has_fixed_line("error: server vanishedx", VANISHED));
+        let line = format!("{NO_ANSWER}req-4-ab");
+        assert!(has_fixed_line(
+            "error: no answer to req-4-ab: the server closed the connection",
+            &line
+        ));
+        assert!(!has_fixed_line("error: no answer to req-4-abc", &line));
+    }
+}
