@@ -82,7 +82,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "serves-clients-at-once",
-        scenario: "Ten clients connect one after another and stay connected; each must get its line echoed while the others are connected and silent, two lines sent in one write must both come back, and client 1 is echoed again at the end.",
+        scenario: "Ten clients connect one after another and stay connected; each must get its line echoed while the others are connected and silent, two lines sent in one write (spaces, a tab, UTF-8 and a CR in them) must both come back byte for byte, and client 1 is echoed again at the end.",
         clauses: &[1, 2],
         points: 10,
         limit: Duration::from_secs(15),
@@ -675,12 +675,13 @@ fn serves_clients_at_once(ctx: &mut Ctx) -> Outcome {
         clients.push(client);
     }
     let client = &mut clients[CLIENTS_AT_ONCE - 1];
-    client.send(b"two lines\nin one write\n")?;
-    for line in ["two lines\n", "in one write\n"] {
+    let lines = ["two lines\n", "  in one write, with spaces, a tab\t, ünïcödé and a CR\r\n"];
+    client.send(lines.concat().as_bytes())?;
+    for line in lines {
         let got = client.recv_line(1024, 2 * S, &format!("the echo {}", transcript::escape(line.as_bytes())))?;
         if let Some(diff) = transcript::diff(line.as_bytes(), &got) {
             return Err(Failure::new(format!(
-                "two lines sent in one write should come back as the same two lines; {diff}"
+                "two lines sent in one write should come back as the same two lines, byte for byte; {diff}"
             )));
         }
     }

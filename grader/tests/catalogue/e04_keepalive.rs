@@ -43,6 +43,24 @@ fn one_client_at_a_time() {
     .assert_caught();
 }
 
+/// Echoes each line with its trailing whitespace trimmed (`\r`, spaces, tabs), as `lines()` and `trim_end` do.
+#[test]
+fn echo_trims_lines() {
+    Mutant {
+        name: "echo-trims-lines",
+        exercise: EX,
+        mistake: "echoes each line trimmed of trailing whitespace instead of byte for byte",
+        file: SERVER,
+        replace: &[(
+            "        writer.write_all(&line)?;",
+            "        writer.write_all(&[String::from_utf8_lossy(&line).trim_end().as_bytes(), b\"\\n\"].concat())?;",
+        )],
+        caught_by: "serves-clients-at-once",
+        clause: 2,
+    }
+    .assert_caught();
+}
+
 /// Never turns keepalive on: SO_KEEPALIVE stays off.
 #[test]
 fn no_keepalive() {
