@@ -473,14 +473,22 @@ fn runnable_looks(pid: u32, window: Duration) -> Result<(usize, usize), Failure>
 /// little-endian number), then the port.
 fn syn_sent_to(addr: SocketAddr) -> bool {
     let SocketAddr::V4(v4) = addr else { return false };
-    let wanted = format!("{:08X}:{:04X}", u32::from_le_bytes(v4.ip().octets()), v4.port());
-    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
-        return false;
-    };
-    table.lines().skip(1).any(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        // sl, local_address, rem_address, st: 02 is TCP_SYN_SENT.
-        fields.get(2) == Some(&wanted.as_str()) && fields.get(3) == Some(&"02")
+    let ip = format!("{:08X}", u32::from_le_bytes(v4.ip().octets()));
+    // An IPv6 socket connecting to an IPv4 address uses ::ffff:a.b.c.d,
+    // listed in /proc/net/tcp6 as four such words.
+    let wanted = [
+        ("/proc/net/tcp", format!("{ip}:{:04X}", v4.port())),
+        ("/proc/net/tcp6", format!("0000000000000000FFFF0000{ip}:{:04X}", v4.port())),
+    ];
+    wanted.iter().any(|(file, wanted)| {
+        let Ok(table) = std::fs::read_to_string(file) else {
+            return false;
+        };
+        table.lines().skip(1).any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // sl, local_address, rem_address, st: 02 is TCP_SYN_SENT.
+            fields.get(2) == Some(&wanted.as_str()) && fields.get(3) == Some(&"02")
+        })
     })
 }
 
@@ -1258,6 +1266,23 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(connecting.join().unwrap().is_err());
+        // The same through an IPv6 socket and a v4-mapped address.
+        let v6 = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None).unwrap();
+        let mapped = SocketAddr::new(
+            std::net::Ipv6Addr::from(match addr.ip() {
+                std::net::IpAddr::V4(ip) => ip.to_ipv6_mapped(),
+                std::net::IpAddr::V6(ip) => ip,
+            })
+            .into(),
+            addr.port(),
+        );
+        v6.set_nonblocking(true).unwrap();
+        let _ = v6.connect(&mapped.into());
+        let deadline = Instant::now() + S;
+        while !syn_sent_to(addr) {
+            assert!(Instant::now() < deadline, "no SYN-SENT socket towards {mapped} in /proc/net/tcp6");
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// The contract's fixed lines: alone, or followed by `: ` and a cause.
