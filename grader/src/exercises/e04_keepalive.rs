@@ -1268,14 +1268,10 @@ mod tests {
         assert!(connecting.join().unwrap().is_err());
         // The same through an IPv6 socket and a v4-mapped address.
         let v6 = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None).unwrap();
-        let mapped = SocketAddr::new(
-            std::net::Ipv6Addr::from(match addr.ip() {
-                std::net::IpAddr::V4(ip) => ip.to_ipv6_mapped(),
-                std::net::IpAddr::V6(ip) => ip,
-            })
-            .into(),
-            addr.port(),
-        );
+        let std::net::IpAddr::V4(ip) = addr.ip() else {
+            unreachable!("bound to 127.0.0.1")
+        };
+        let mapped = SocketAddr::new(ip.to_ipv6_mapped().into(), addr.port());
         v6.set_nonblocking(true).unwrap();
         let _ = v6.connect(&mapped.into());
         let deadline = Instant::now() + S;
