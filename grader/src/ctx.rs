@@ -117,6 +117,12 @@ impl Ctx {
         self.start(self.target.program(), self.target.package.clone(), "your program", args, env)
     }
 
+    /// Starts the exercise's main program under a name of its own in the
+    /// transcript (`your client A`), for tests that run it twice at once.
+    pub fn spawn_as(&self, name: &str, args: &[&str]) -> Result<Program, Failure> {
+        self.start(self.target.program(), self.target.package.clone(), name, args, &[])
+    }
+
     /// Starts another program of the exercise crate by role (see `Target::bin`).
     pub fn spawn_bin(&self, role: &str, args: &[&str], env: &[(&str, &str)]) -> Result<Program, Failure> {
         let name = format!("your {role}");

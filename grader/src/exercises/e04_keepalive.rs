@@ -189,28 +189,16 @@ pub const TESTS: &[TestCase] = &[
         run: retries_unanswered,
     },
     TestCase {
-        id: "client-detects-vanished-server",
-        scenario: "The client (keepalive 1 s, 1 s, 1 probe) waits for a reply from the grader's server, which then vanishes with its listener (no FIN, no RST, no answer to a new SYN); the client must exit with status 1 and the line `error: server vanished` within 2 s + 3 s and not before 1.5 s, without trying to connect again.",
-        clauses: &[12],
-        points: 10,
+        id: "client-tells-vanished-from-slow",
+        scenario: "Two clients run at once (keepalive 1 s, 1 s, 1 probe): client A's server is alive but answers only after 3.5 s; client B's server vanishes with its listener (no FIN, no RST, no answer to a new SYN). A must wait, print both replies and exit with status 0; B must exit with status 1 and the line `error: server vanished` within 2 s + 3 s and not before 1.5 s, without trying to connect again.",
+        clauses: &[12, 13],
+        points: 15,
         limit: Duration::from_secs(20),
         needs: &[Need::Linux],
-        concept: "Keepalive makes a client's blocked read fail with ETIMEDOUT when the server vanished; a reconnect would hang in connect, so the client reports it.",
-        hint: "Enable keepalive on the client's socket; when the read fails with ErrorKind::TimedOut, return an error whose message starts with `server vanished` (do not reconnect).",
-        docs_anchor: "a-server-that-vanished-is-noticed",
-        run: client_detects_vanished_server,
-    },
-    TestCase {
-        id: "client-waits-for-slow-server",
-        scenario: "The client (keepalive 1 s, 1 s, 1 probe) sends a request that the grader's server, alive, answers only after 3.5 s; the client must wait on the same connection, print the reply, finish its second request and exit with status 0.",
-        clauses: &[13],
-        points: 5,
-        limit: Duration::from_secs(15),
-        needs: &[],
-        concept: "A slow server is not a vanished one: its kernel answers the keepalive probes, so keepalive never gives up on it, while a read timeout would.",
-        hint: "Do not put a read timeout on the client's socket: let keepalive decide whether the server is gone.",
-        docs_anchor: "a-slow-server-is-not-a-vanished-one",
-        run: client_waits_for_slow_server,
+        concept: "A slow server and a vanished one both leave a read waiting; only keepalive tells them apart: a live server's kernel answers the probes, a vanished one's does not, and the blocked read fails with ETIMEDOUT. A reconnect to a vanished host would hang in connect, so the client reports it.",
+        hint: "Enable keepalive on the client's socket and put no read timeout on it; when the read fails with ErrorKind::TimedOut, return an error whose message starts with `server vanished` (do not reconnect).",
+        docs_anchor: "a-server-that-vanished-is-noticed-a-slow-one-is-not",
+        run: client_tells_vanished_from_slow,
     },
 ];
 
@@ -1098,44 +1086,104 @@ fn retries_unanswered(ctx: &mut Ctx) -> Outcome {
     no_more_connections(ctx, &listener, 3)
 }
 
-fn client_detects_vanished_server(ctx: &mut Ctx) -> Outcome {
-    let (listener, addr) = grader_listener(ctx)?;
-    let mut program = spawn_client(ctx, addr, QUICK, &[], &["first".to_string(), "second".to_string()])?;
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 1")?;
-    expect_request(&mut conn, "first", "on connection 1")?;
-    answer(&mut conn, "first")?;
-    expect_request(&mut conn, "second", "on connection 1")?;
-    flush_ack(&conn);
+fn client_tells_vanished_from_slow(ctx: &mut Ctx) -> Outcome {
+    let (slow_listener, slow_addr) = grader_listener(ctx)?;
+    let (gone_listener, gone_addr) = grader_listener(ctx)?;
+    let reqs = requests(ctx, 2);
+    let gone_reqs = ["first".to_string(), "second".to_string()];
+    let client_args = |addr: SocketAddr, requests: &[String]| {
+        let mut args = vec!["client".to_string(), addr.to_string()];
+        args.extend(QUICK.args());
+        args.extend(requests.iter().cloned());
+        args
+    };
+    let mut a = ctx.spawn_as("your client A", &strs(&client_args(slow_addr, &reqs)))?;
+    let mut b = ctx.spawn_as("your client B", &strs(&client_args(gone_addr, &gone_reqs)))?;
+    let a_fails = |f: Failure| Failure {
+        summary: format!("Client A (its server is slow but alive): {}", f.summary),
+        ..f
+    };
+    let b_fails = |f: Failure| Failure {
+        summary: format!("Client B (its server vanished): {}", f.summary),
+        ..f
+    };
+
+    // Client A's server reads the request and says nothing for a while.
+    let mut slow = accept_within(ctx, &slow_listener, &mut a, 5 * S, "the slow server on client A's connection 1").map_err(a_fails)?;
+    expect_request(&mut slow, &reqs[0], "on client A's connection 1").map_err(a_fails)?;
+    flush_ack(&slow);
+    let asked = Instant::now();
+    ctx.step(format!(
+        "the slow server, alive, takes {} to answer {:?}; its kernel answers client A's keepalive probes meanwhile",
+        secs(LIVE_SILENCE),
+        reqs[0]
+    ));
+
+    // Client B's server answers `first`, reads `second` and vanishes.
+    let mut gone = accept_within(
+        ctx,
+        &gone_listener,
+        &mut b,
+        5 * S,
+        "the vanishing server on client B's connection 1",
+    )
+    .map_err(b_fails)?;
+    expect_request(&mut gone, "first", "on client B's connection 1").map_err(b_fails)?;
+    answer(&mut gone, "first").map_err(b_fails)?;
+    expect_request(&mut gone, "second", "on client B's connection 1").map_err(b_fails)?;
+    flush_ack(&gone);
     let last = Instant::now();
-    make_vanish(&conn.stream, "its connection")?;
-    make_vanish(&listener, "its listener")?;
+    make_vanish(&gone.stream, "its connection")?;
+    make_vanish(&gone_listener, "its listener")?;
     let vanished = Instant::now();
     ctx.step(format!(
-        "the grader's server vanishes without answering `second`: socket filters drop every segment for connection 1 and every new SYN to {addr}, like a machine that lost power"
+        "the vanishing server vanishes without answering `second`: socket filters drop every segment for client B's connection and every new SYN to {gone_addr}, like a machine that lost power"
     ));
-    let deadline = vanished + DEAD + LATE;
-    let status = loop {
-        if let Some(status) = program.wait_exit(Duration::ZERO) {
-            break status;
+
+    slow_listener
+        .set_nonblocking(true)
+        .map_err(|e| Failure::new(format!("the grader could not make its listener non-blocking ({e})")))?;
+    let mut b_done = false;
+    while !b_done || asked.elapsed() < LIVE_SILENCE {
+        if !b_done {
+            if let Some(status) = b.wait_exit(Duration::ZERO) {
+                judge_vanished_exit(ctx, &b, status, last.elapsed()).map_err(b_fails)?;
+                b_done = true;
+            } else if syn_sent_to(gone_addr) {
+                return Err(b_fails(Failure::new(format!(
+                    "{} after the server vanished, your client was opening a new connection to {gone_addr} (one of its sockets is in state SYN-SENT in /proc/net/tcp). A server that vanished answers no SYN: that connect can only hang. After ETIMEDOUT, exit with status 1 instead",
+                    secs(vanished.elapsed())
+                ))));
+            } else if vanished.elapsed() >= DEAD + LATE {
+                return Err(b_fails(Failure::new(format!(
+                    "{} after the server vanished your client was still running; with keepalive idle 1 s, interval 1 s and 1 probe its read should fail with ETIMEDOUT about {} after the last exchange",
+                    secs(vanished.elapsed()),
+                    secs(DEAD)
+                ))));
+            }
         }
-        if syn_sent_to(addr) {
-            return Err(Failure::new(format!(
-                "{} after the server vanished, your client was opening a new connection to {addr} (one of its sockets is in state SYN-SENT in /proc/net/tcp). A server that vanished answers no SYN: that connect can only hang. After ETIMEDOUT, exit with status 1 instead",
-                secs(vanished.elapsed())
-            ))
-            .with_panic(program.panic()));
-        }
-        if Instant::now() >= deadline {
-            return Err(Failure::new(format!(
-                "{} after the server vanished your client was still running; with keepalive idle 1 s, interval 1 s and 1 probe its read should fail with ETIMEDOUT about {} after the last exchange",
-                secs(vanished.elapsed()),
-                secs(DEAD)
-            )));
+        if asked.elapsed() < LIVE_SILENCE {
+            still_waiting(&mut a, &slow_listener, &slow, asked).map_err(a_fails)?;
         }
         std::thread::sleep(Duration::from_millis(10));
-    };
-    let took = last.elapsed();
-    ctx.step(format!("your client exited {} after the last exchange", secs(took)));
+    }
+
+    answer(&mut slow, &reqs[0]).map_err(a_fails)?;
+    expect_request(&mut slow, &reqs[1], "on client A's connection 1").map_err(a_fails)?;
+    answer(&mut slow, &reqs[1]).map_err(a_fails)?;
+    for request in &reqs {
+        expect_printed(&mut a, &reply_to(request)).map_err(a_fails)?;
+    }
+    expect_success(&mut a).map_err(a_fails)?;
+    no_more_connections(ctx, &slow_listener, 1).map_err(a_fails)?;
+    drop(gone);
+    Ok(())
+}
+
+/// Checks how a client left after its server vanished: not sooner than
+/// keepalive can know, with status 1 and the contract's line.
+fn judge_vanished_exit(ctx: &Ctx, program: &Program, status: std::process::ExitStatus, took: Duration) -> Outcome {
+    ctx.step(format!("{} exited {} after the last exchange", program.name(), secs(took)));
     if let Some(panic) = program.panic() {
         return Err(Failure::new(format!(
             "your client panicked ({}) instead of reporting that the server vanished",
@@ -1161,61 +1209,38 @@ fn client_detects_vanished_server(ctx: &mut Ctx) -> Outcome {
             "your client exited with status 1, but its stderr has no line `{VANISHED}` (alone, or followed by `: ` and a cause), the line the task asks for when a read fails with ETIMEDOUT"
         )));
     }
-    drop(conn);
     Ok(())
 }
 
-fn client_waits_for_slow_server(ctx: &mut Ctx) -> Outcome {
-    let (listener, addr) = grader_listener(ctx)?;
-    let reqs = requests(ctx, 2);
-    let mut program = spawn_client(ctx, addr, QUICK, &[], &reqs)?;
-    let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 1")?;
-    expect_request(&mut conn, &reqs[0], "on connection 1")?;
-    flush_ack(&conn);
-    let asked = Instant::now();
-    ctx.step(format!(
-        "the grader's server, alive, takes {} to answer {:?}; its kernel answers your client's keepalive probes meanwhile",
-        secs(LIVE_SILENCE),
-        reqs[0]
-    ));
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| Failure::new(format!("the grader could not make its listener non-blocking ({e})")))?;
-    while asked.elapsed() < LIVE_SILENCE {
-        if let Some(status) = program.wait_exit(Duration::ZERO) {
+/// While its server is slow but alive, a client must keep waiting on its
+/// connection: not exit, not connect again, not close or reset.
+fn still_waiting(program: &mut Program, listener: &TcpListener, conn: &Client, asked: Instant) -> Outcome {
+    let while_slow = "while its server was slow but alive (its kernel answered every keepalive probe); it should wait for the reply";
+    if let Some(status) = program.wait_exit(Duration::ZERO) {
+        return Err(Failure::new(format!(
+            "your client exited ({}) {} after sending its request, {while_slow}",
+            crate::process::describe_status(status),
+            secs(asked.elapsed())
+        ))
+        .with_panic(program.panic()));
+    }
+    match listener.accept() {
+        Ok(_) => {
             return Err(Failure::new(format!(
-                "your client exited ({}) {} after sending its request, while the server was slow but alive (its kernel answered every keepalive probe); it should wait for the reply",
-                crate::process::describe_status(status),
-                secs(asked.elapsed())
-            ))
-            .with_panic(program.panic()));
-        }
-        match listener.accept() {
-            Ok(_) => {
-                return Err(Failure::new(format!(
-                    "your client opened a second connection {} after sending its request, while the server was slow but alive (its kernel answered every keepalive probe); it should wait for the reply on connection 1",
-                    secs(asked.elapsed())
-                )));
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => return Err(Failure::io("the grader accepting a connection from your client", &e)),
-        }
-        if let Some(what) = closed_by_program(&conn)? {
-            return Err(Failure::new(format!(
-                "on connection 1, your client {what} {} after sending its request, while the server was slow but alive (its kernel answered every keepalive probe); it should wait for the reply",
+                "your client opened a second connection {} after sending its request, {while_slow} on connection 1",
                 secs(asked.elapsed())
             )));
         }
-        std::thread::sleep(Duration::from_millis(10));
+        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+        Err(e) => return Err(Failure::io("the grader accepting a connection from your client", &e)),
     }
-    answer(&mut conn, &reqs[0])?;
-    expect_request(&mut conn, &reqs[1], "on connection 1")?;
-    answer(&mut conn, &reqs[1])?;
-    for request in &reqs {
-        expect_printed(&mut program, &reply_to(request))?;
+    if let Some(what) = closed_by_program(conn)? {
+        return Err(Failure::new(format!(
+            "on connection 1, your client {what} {} after sending its request, {while_slow}",
+            secs(asked.elapsed())
+        )));
     }
-    expect_success(&mut program)?;
-    no_more_connections(ctx, &listener, 1)
+    Ok(())
 }
 
 #[cfg(all(test, target_os = "linux"))]

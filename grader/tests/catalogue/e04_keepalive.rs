@@ -423,7 +423,7 @@ fn reconnects_after_timeout() {
         replace: &[
             ("        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted", "        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted | ErrorKind::TimedOut"),
         ],
-        caught_by: "client-detects-vanished-server",
+        caught_by: "client-tells-vanished-from-slow",
         clause: 12,
     }
     .assert_caught();
@@ -441,7 +441,7 @@ fn vanished_in_other_words() {
             "format!(\"server vanished: keepalive probes to {} went unanswered ({e})\", self.addr)",
             "format!(\"the server {} stopped answering ({e})\", self.addr)",
         )],
-        caught_by: "client-detects-vanished-server",
+        caught_by: "client-tells-vanished-from-slow",
         clause: 12,
     }
     .assert_caught();
@@ -465,7 +465,7 @@ fn client_read_timeout_idle() {
                 "            Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => Err(io::Error::new(",
             ),
         ],
-        caught_by: "client-detects-vanished-server",
+        caught_by: "client-tells-vanished-from-slow",
         clause: 12,
     }
     .assert_caught();
@@ -483,7 +483,7 @@ fn client_read_timeout_instead() {
             ("        keepalive::enable(&stream, settings)?;\n", "        keepalive::enable(&stream, settings)?;\n        stream.set_read_timeout(Some(settings.idle + settings.interval * settings.count))?;\n"),
             ("            Err(e) if e.kind() == ErrorKind::TimedOut => Err(io::Error::new(", "            Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => Err(io::Error::new("),
         ],
-        caught_by: "client-waits-for-slow-server",
+        caught_by: "client-tells-vanished-from-slow",
         clause: 13,
     }
     .assert_caught();
