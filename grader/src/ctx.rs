@@ -117,9 +117,10 @@ impl Ctx {
         self.start(self.target.program(), self.target.package.clone(), "your program", args, env)
     }
 
-    /// Starts the exercise's main program under a name of its own in the
-    /// transcript (`your client A`), for tests that run it twice at once.
-    pub fn spawn_as(&self, name: &str, args: &[&str]) -> Result<Program, Failure> {
+    /// Starts another copy of the exercise's main program with `args`, named
+    /// `name` in the transcript (`your second copy`), so that its output is
+    /// not mistaken for the first copy's.
+    pub fn spawn_copy(&self, name: &str, args: &[&str]) -> Result<Program, Failure> {
         self.start(self.target.program(), self.target.package.clone(), name, args, &[])
     }
 

@@ -1098,8 +1098,8 @@ fn client_tells_vanished_from_slow(ctx: &mut Ctx) -> Outcome {
         args.extend(requests.iter().cloned());
         args
     };
-    let mut a = ctx.spawn_as("your client A", &strs(&client_args(slow_addr, &reqs)))?;
-    let mut b = ctx.spawn_as("your client B", &strs(&client_args(gone_addr, &gone_reqs)))?;
+    let mut a = ctx.spawn_copy("your client A", &strs(&client_args(slow_addr, &reqs)))?;
+    let mut b = ctx.spawn_copy("your client B", &strs(&client_args(gone_addr, &gone_reqs)))?;
     let a_fails = |f: Failure| Failure {
         summary: format!("Client A (its server is slow but alive): {}", f.summary),
         ..f
