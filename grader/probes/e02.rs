@@ -3,7 +3,7 @@
 //
 // probe-module: frame
 //
-// Usage: `<package>-functions read-loop|write-loop`. Each check prints
+// Usage: `<package>-functions read-loop|write-loop|max`. Each check prints
 // `check: ...` before it starts (so a hang shows where), `ok: ...` when it
 // passes, and `FAIL: ...` followed by details when it does not, then the
 // program exits with status 1. A `todo!()` in the learner's code panics as
@@ -18,8 +18,9 @@ pub fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("read-loop") => read_loop(),
         Some("write-loop") => write_loop(),
+        Some("max") => max(),
         other => {
-            eprintln!("usage: read-loop | write-loop (got {other:?})");
+            eprintln!("usage: read-loop | write-loop | max (got {other:?})");
             std::process::exit(2);
         }
     }
@@ -59,9 +60,14 @@ fn note(size: usize) {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// How many more calls to `read` the contract accepts after one returned 0
+/// (the end of the stream): one, from a program that makes sure.
+const READS_AFTER_END_ACCEPTED: usize = 1;
+
 /// A reader that hands out one byte per call and fails with `Interrupted`
 /// (EINTR, as when a signal arrives) before every other byte, then reports
-/// the end of the stream (0 bytes) forever.
+/// the end of the stream (0 bytes) forever, counting the calls after the
+/// first 0: the contract allows at most one.
 struct Trickle {
     data: Vec<u8>,
     at: usize,
@@ -85,9 +91,12 @@ impl Read for Trickle {
         self.calls += 1;
         if self.at == self.data.len() {
             self.reads_after_end += 1;
-            if self.reads_after_end > 1000 {
+            if self.reads_after_end > 1 + READS_AFTER_END_ACCEPTED {
                 fail(
-                    "read was called again and again after it returned 0 bytes",
+                    &format!(
+                        "read was called {} times after it had returned 0 bytes (the end of the stream); at most {READS_AFTER_END_ACCEPTED} more call is accepted",
+                        self.reads_after_end - 1
+                    ),
                     "0 bytes means the peer closed: nothing more will ever come, so stop reading (return UnexpectedEof, or Ok(None) between frames)",
                 );
             }
@@ -241,6 +250,66 @@ fn read_loop() {
                 "a frame cut off by a close is not a frame: return an error of kind UnexpectedEof",
             ),
         }
+    }
+}
+
+/// `read_frame` and its `max` argument: exactly `max` is a frame, one byte
+/// more is refused, the whole 4-byte header counts, and a refused length is
+/// never allocated.
+fn max() {
+    for (max, len, accept) in [(16usize, 16usize, true), (16, 17, false), (0, 0, true), (0, 1, false)] {
+        let payload: Vec<u8> = (0..len as u8).map(|i| b'a' + i % 26).collect();
+        let mut stream = (len as u32).to_be_bytes().to_vec();
+        stream.extend_from_slice(&payload);
+        let header = show(&stream[..4]);
+        check(&format!(
+            "read_frame with max = {max} on a frame of {len} bytes (header {header}, then the {len} bytes)"
+        ));
+        let mut r = Trickle::new(&stream);
+        match (read_frame(&mut r, max), accept) {
+            (Ok(Some(p)), true) if p == payload => ok(&format!("read_frame returned the {len}-byte payload")),
+            (Err(e), false) if e.kind() == io::ErrorKind::InvalidData => {
+                ok(&format!("read_frame refused it with InvalidData: {e}"))
+            }
+            (Err(e), true) => fail_err(
+                &format!("a frame of exactly max = {max} bytes is allowed, but read_frame returned an error"),
+                &e,
+            ),
+            (Err(e), false) => fail_err(
+                &format!("read_frame should refuse a frame of {len} bytes, above max = {max}, with ErrorKind::InvalidData"),
+                &e,
+            ),
+            (Ok(Some(p)), true) => fail(
+                &format!("read_frame returned {}, where {} was sent", show(&p), show(&payload)),
+                "the payload is exactly the bytes after the header, as many as it announces",
+            ),
+            (Ok(Some(p)), false) => fail(
+                &format!(
+                    "read_frame returned a frame of {} bytes although max = {max}",
+                    p.len()
+                ),
+                "compare the length with the max argument (not with MAX_FRAME) and refuse it when it is larger: `len > max`",
+            ),
+            (Ok(None), _) => fail(
+                "read_frame returned None (the peer closed) although a whole frame was there",
+                "return None only when read returns 0 before the first byte of a header",
+            ),
+        }
+    }
+
+    check("read_frame with max = 1048576 on the header 01 00 00 05 (16777221 bytes: the top byte counts), then 5 bytes");
+    let mut r = Trickle::new(b"\x01\x00\x00\x05hello");
+    match read_frame(&mut r, 1 << 20) {
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => ok(&format!("read_frame refused it: {e}")),
+        Err(e) => fail_err("read_frame should refuse a frame of 16777221 bytes with ErrorKind::InvalidData", &e),
+        Ok(Some(p)) => fail(
+            &format!("read_frame returned a frame of {} bytes, {}, for the header 01 00 00 05", p.len(), show(&p)),
+            "the length is all four header bytes, most significant first: u32::from_be_bytes(header) makes 01 00 00 05 16777221",
+        ),
+        Ok(None) => fail(
+            "read_frame returned None (the peer closed) although a header had arrived",
+            "return None only when read returns 0 before the first byte of a header",
+        ),
     }
 
     check("read_frame with max = 1024 on a header announcing 4294967040 bytes (ff ff ff 00)");

@@ -1,7 +1,8 @@
 //! Runs an exercise's hidden tests against a built program and collects verdicts.
 //!
-//! Each test runs on its own thread so the runner can enforce its time limit
-//! from outside: when the limit passes, the runner kills every process group
+//! Tests run side by side (`run_exercises`), except those marked exclusive,
+//! which run alone. Each test runs on its own thread so the runner can
+//! enforce its time limit from outside: when the limit passes, the runner kills every process group
 //! the test started (which also unblocks the test's socket reads) and records
 //! "timed out" with the transcript so far. The clock starts only after the
 //! program was built; building is the caller's job (see `build`).
@@ -129,24 +130,125 @@ pub struct Options {
     pub seed: u64,
     /// Treat a skipped test as failed (for graders that must run everything).
     pub require_all: bool,
+    /// How many tests may run at once; 0 chooses from the machine (see `jobs`).
+    pub jobs: usize,
 }
 
-/// Runs every hidden test of `exercise` against `target`, one after another.
+impl Options {
+    /// The number of tests run at once. Most tests spend their time waiting
+    /// for timers and for the program under test, not computing, so twice the
+    /// cores keeps the machine busy without starving anyone; tests that
+    /// measure the machine run alone anyway (`TestCase::exclusive`).
+    pub fn jobs(&self) -> usize {
+        if self.jobs > 0 {
+            return self.jobs;
+        }
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        (2 * cores).clamp(2, 8)
+    }
+}
+
+/// Runs every hidden test of `exercise` against `target` (several at once;
+/// see `run_exercises`).
 pub fn run_exercise(exercise: &Exercise, target: &Target, options: &Options) -> ExerciseReport {
-    let tests = registry::tests_for(&exercise.id).unwrap_or(&[]);
-    let mut reports = Vec::new();
-    for case in tests
+    run_exercise_with(exercise, target, options, &|_, _| {})
+}
+
+/// [`run_exercise`], handing each test's report to `on_test` (with the test's
+/// place in the exercise's list) as soon as the test is over, so that `grade`
+/// can write its report as it goes and a grade cut short still keeps every
+/// test that finished. Tests finish in any order.
+pub fn run_exercise_with(
+    exercise: &Exercise,
+    target: &Target,
+    options: &Options,
+    on_test: &(dyn Fn(usize, &TestReport) + Sync),
+) -> ExerciseReport {
+    run_exercises_with(&[(exercise, target)], options, &|_, t, report| on_test(t, report)).remove(0)
+}
+
+/// Runs the hidden tests of several exercises, each against its target, and
+/// returns one report per exercise, tests in the registry's order.
+///
+/// The tests are independent (each takes its ports from port 0 and kills
+/// everything it started), and most of their time is spent waiting for
+/// timers, so they run side by side, at most `options.jobs()` at once. A test
+/// marked `exclusive` measures the machine (CPU time, scheduler state) or
+/// needs a port to stay free across a restart: it runs alone, after the
+/// others, so that nothing else skews its figures or takes its port.
+pub fn run_exercises(items: &[(&Exercise, &Target)], options: &Options) -> Vec<ExerciseReport> {
+    run_exercises_with(items, options, &|_, _, _| {})
+}
+
+/// [`run_exercises`], handing each test's report to `on_test` with the
+/// exercise's place in `items` and the test's place in its exercise.
+pub fn run_exercises_with(
+    items: &[(&Exercise, &Target)],
+    options: &Options,
+    on_test: &(dyn Fn(usize, usize, &TestReport) + Sync),
+) -> Vec<ExerciseReport> {
+    use std::sync::Mutex;
+    struct Job<'a> {
+        slot: (usize, usize),
+        exercise: &'a Exercise,
+        case: &'static TestCase,
+        target: &'a Target,
+    }
+    let mut shared = Vec::new();
+    let mut exclusive = Vec::new();
+    let mut slots: Vec<Vec<Option<TestReport>>> = Vec::new();
+    for (e, (exercise, target)) in items.iter().enumerate() {
+        let tests = registry::tests_for(&exercise.id).unwrap_or(&[]);
+        let selected: Vec<&'static TestCase> = tests
+            .iter()
+            .filter(|c| options.only.is_empty() || options.only.iter().any(|o| o == c.id))
+            .collect();
+        slots.push(vec![None; selected.len()]);
+        for (t, case) in selected.into_iter().enumerate() {
+            let job = Job {
+                slot: (e, t),
+                exercise,
+                case,
+                target,
+            };
+            if case.exclusive { exclusive.push(job) } else { shared.push(job) }
+        }
+    }
+    // Longest first: the run's length is its longest test, so start it early.
+    shared.sort_by_key(|j| std::cmp::Reverse(j.case.limit));
+    let queue = Mutex::new(shared.into_iter());
+    let results = Mutex::new(slots);
+    let store = |job: &Job, report: TestReport| {
+        on_test(job.slot.0, job.slot.1, &report);
+        results.lock().unwrap_or_else(|p| p.into_inner())[job.slot.0][job.slot.1] = Some(report);
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs() {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
+                    let Some(job) = next else { break };
+                    store(&job, run_test(job.exercise, job.case, job.target, options));
+                }
+            });
+        }
+    });
+    for job in &exclusive {
+        store(job, run_test(job.exercise, job.case, job.target, options));
+    }
+    let slots = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    items
         .iter()
-        .filter(|c| options.only.is_empty() || options.only.iter().any(|o| o == c.id))
-    {
-        reports.push(run_test(exercise, case, target, options));
-    }
-    let status = verdict(&reports);
-    ExerciseReport {
-        exercise: exercise.clone(),
-        status,
-        tests: reports,
-    }
+        .zip(slots)
+        .map(|((exercise, _), tests)| {
+            let tests: Vec<TestReport> = tests.into_iter().flatten().collect();
+            ExerciseReport {
+                exercise: (*exercise).clone(),
+                status: verdict(&tests),
+                tests,
+            }
+        })
+        .collect()
 }
 
 fn verdict(reports: &[TestReport]) -> ExerciseStatus {

@@ -8,7 +8,7 @@
 //!   `bash`, `shell`) says what it is, on the line before it:
 //!   `<!-- illustration -->` (real output from one machine, or a sketch; yours
 //!   will differ in ports and timings), or `<!-- checked-by: NAME -->`, where
-//!   NAME is a project test (`fn NAME` under `grader/tests/`) or a hidden test
+//!   NAME is a project test (`fn NAME` under `grader/tests/` or `xtask/tests/`) or a hidden test
 //!   (`01.echo-1mib`) that asserts the behaviour the block shows.
 //!
 //! `claims` holds the project tests that back the book's statements about the
@@ -291,6 +291,7 @@ fn project_test_names() -> BTreeSet<String> {
     }
     let mut names = BTreeSet::new();
     walk(&util::root().join("grader").join("tests"), &mut names);
+    walk(&util::root().join("xtask").join("tests"), &mut names);
     names
 }
 
@@ -337,7 +338,7 @@ fn every_shell_session_is_checked_or_an_illustration() {
                     for name in marker["checked-by:".len()..].split(',').map(str::trim) {
                         if !tests.contains(name) && !hidden.contains(name) {
                             problems.push(format!(
-                                "{at}: checked-by names `{name}`, which is neither a test under grader/tests/ nor a hidden test id such as 01.echo-1mib"
+                                "{at}: checked-by names `{name}`, which is neither a test under grader/tests/ or xtask/tests/ nor a hidden test id such as 01.echo-1mib"
                             ));
                         }
                     }

@@ -18,6 +18,7 @@ static WAITS_FOREVER: TestCase = TestCase {
     points: 1,
     limit: LIMIT,
     needs: &[],
+    exclusive: false,
     concept: "-",
     hint: "-",
     docs_anchor: "-",

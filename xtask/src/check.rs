@@ -1,5 +1,7 @@
 //! `cargo xtask check`: builds the selected exercises, runs their hidden tests,
-//! prints one line per exercise, and then the transcript of the first failure.
+//! prints one line per exercise, then every failing test of the first
+//! unfinished exercise with its summary, and the transcript of the most
+//! telling one.
 //!
 //! Everything is built before any test's clock starts. The exit status is 0
 //! only when every selected exercise passes.
@@ -88,13 +90,27 @@ pub fn check(manifest: &Manifest, selected: &[&Exercise], kind: Kind, seed: u64,
     for exercise in selected {
         built.push((*exercise, cargo.build_target(exercise, kind, short_writes.clone())));
     }
-    println!(" done in {:.1} s\n", started.elapsed().as_secs_f64());
+    println!(" done in {:.1} s", started.elapsed().as_secs_f64());
 
+    // Every built exercise's tests run side by side (see grader::runner).
+    let runnable: Vec<(&Exercise, &grader::Target)> = built
+        .iter()
+        .filter_map(|(exercise, target)| Some((*exercise, target.as_ref().ok()?)))
+        .collect();
+    let count: usize = runnable
+        .iter()
+        .map(|(e, _)| grader::registry::tests_for(&e.id).map_or(0, |t| t.len()))
+        .sum();
+    let tested = Instant::now();
+    print!("  running {count} tests, {} at a time ...", options.jobs());
+    let _ = std::io::stdout().flush();
+    let mut ran = runner::run_exercises(&runnable, &options).into_iter();
+    println!(" done in {:.1} s\n", tested.elapsed().as_secs_f64());
     let mut reports = Vec::new();
-    for (exercise, target) in built {
+    for (exercise, target) in &built {
         let report = match target {
-            Ok(target) => runner::run_exercise(exercise, &target, &options),
-            Err(log) => ExerciseReport::does_not_compile(exercise, log),
+            Ok(_) => ran.next().expect("one report per built exercise"),
+            Err(log) => ExerciseReport::does_not_compile(exercise, log.clone()),
         };
         print_line(&report, style);
         reports.push(report);
@@ -185,10 +201,53 @@ fn print_first_problem(report: &ExerciseReport, kind: Kind, seed: u64, style: St
             );
         }
         _ => {
-            if let Some(test) = report.first_failure() {
+            // Every failing test in one line each: a program usually breaks
+            // more than one clause, and the first test in order is not always
+            // the one that explains the others.
+            let failing: Vec<&TestReport> = report
+                .tests
+                .iter()
+                .filter(|t| !matches!(t.status, Status::Passed | Status::Skipped))
+                .collect();
+            if failing.len() > 1 {
+                println!("{}", style.bold(&format!("── {}: {} tests fail ──", exercise.id, failing.len())));
+                for test in &failing {
+                    let summary = test.summary.lines().next().unwrap_or("");
+                    println!("  {} {}: {}", style.red("✗"), test.id, one_line(summary, 160));
+                }
+                println!();
+            }
+            if let Some(test) = most_telling(&failing) {
+                if failing.len() > 1 {
+                    println!("The transcript of {}:\n", test.id);
+                }
                 print_failure(test, exercise, seed, style);
             }
         }
+    }
+}
+
+/// The failure to show in full: a panic explains everything after it, and an
+/// expectation that failed says more than a test that ran out of time (which
+/// only says that something never happened); otherwise the first in order.
+fn most_telling<'a>(failing: &[&'a TestReport]) -> Option<&'a TestReport> {
+    let rank = |t: &TestReport| match (&t.panic, &t.status) {
+        (Some(p), _) if !p.is_todo() => 0,
+        (_, Status::Failed) => 1,
+        (_, Status::NotStarted) => 2,
+        (_, Status::TimedOut) => 3,
+        _ => 4,
+    };
+    failing.iter().copied().min_by_key(|t| rank(t))
+}
+
+/// `text` cut to at most `max` characters, with an ellipsis when cut.
+fn one_line(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(max).collect();
+        format!("{cut}…")
     }
 }
 

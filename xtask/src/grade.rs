@@ -1,13 +1,24 @@
 //! `cargo xtask grade`: runs the hidden tests for an instructor and writes a
-//! grade in one of several formats (text, json, gradescope, classroom, junit).
+//! grade in one or several formats (text, json, gradescope, classroom, junit).
 //!
 //! With `--submission DIR` the learner's exercise sources are graded inside a
 //! fresh copy of the instructor's workspace, with the instructor's grader (see
 //! `submission`). Each build has its own time limit and never eats a test's
 //! time; each test has its own limit; so the whole grade is bounded by the sum
 //! of those limits, whatever the submission does.
+//!
+//! Every report is complete and true whenever it is read (see `report`): it
+//! is written before anything is built, then after every test, atomically,
+//! listing what is not graded yet with 0 points under the status
+//! "incomplete"; a stopping signal writes it once more as "cut short"; the
+//! last write, after every process the grade started is gone, says
+//! "complete". The exit status says the same as the report's status:
+//! 0 complete (whatever the score), 3 the grader failed (the report says
+//! why), 128 + N stopped by signal N (as a shell reports it), 2 a wrong
+//! command line (nothing was graded, no report written).
 
 use crate::formats::{self, Format};
+use crate::report::{self, Output, Stop};
 use crate::submission;
 use grader::Kind;
 use grader::build::{Cargo, SHORT_WRITES_PACKAGE};
@@ -15,6 +26,7 @@ use grader::manifest::{Exercise, Manifest};
 use grader::runner::{self, ExerciseReport, ExerciseStatus, Options, Status, TestReport};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long one build may take before cargo is stopped. A cold build of an
@@ -31,8 +43,10 @@ struct Args {
     kind: Kind,
     submission: Option<PathBuf>,
     work: Option<PathBuf>,
+    /// The format of a report without a `FORMAT=` prefix, and of standard output.
     format: Format,
-    output: Option<PathBuf>,
+    /// Every report file to write; empty: the report goes to standard output.
+    outputs: Vec<Output>,
     seed: Option<u64>,
     require_all: bool,
     build_limit: Duration,
@@ -45,11 +59,13 @@ fn parse(args: &[String]) -> Result<Args, String> {
         submission: None,
         work: None,
         format: Format::Text,
-        output: None,
+        outputs: Vec::new(),
         seed: None,
         require_all: false,
         build_limit: DEFAULT_BUILD_LIMIT,
     };
+    // `--output` values, whose format may depend on a `--format` given later.
+    let mut outputs: Vec<(Option<Format>, PathBuf)> = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
@@ -58,7 +74,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--require-all" => parsed.require_all = true,
             "--submission" => parsed.submission = Some(PathBuf::from(value("--submission")?)),
             "--work" => parsed.work = Some(PathBuf::from(value("--work")?)),
-            "--output" => parsed.output = Some(PathBuf::from(value("--output")?)),
+            "--output" => outputs.push(output_arg(&value("--output")?)),
             "--format" => parsed.format = Format::parse(&value("--format")?)?,
             "--seed" => {
                 let v = value("--seed")?;
@@ -73,6 +89,18 @@ fn parse(args: &[String]) -> Result<Args, String> {
             name => parsed.exercises.push(name.to_string()),
         }
     }
+    for (format, path) in outputs {
+        let format = format.unwrap_or(parsed.format);
+        if let Some(same) = parsed.outputs.iter().find(|o| o.path == path) {
+            return Err(format!(
+                "--output {} is given twice (as {} and {})",
+                path.display(),
+                same.format.name(),
+                format.name()
+            ));
+        }
+        parsed.outputs.push(Output { format, path });
+    }
     if parsed.work.is_some() && parsed.submission.is_none() {
         return Err("--work is where a --submission is copied and built; give --submission too".into());
     }
@@ -82,21 +110,85 @@ fn parse(args: &[String]) -> Result<Args, String> {
     Ok(parsed)
 }
 
+/// An `--output` value: `FORMAT=FILE` (`json=report.json`), or a plain
+/// `FILE` in the `--format` format. Write `./json=x` for a file named so.
+fn output_arg(value: &str) -> (Option<Format>, PathBuf) {
+    match value.split_once('=') {
+        Some((name, path)) if !path.is_empty() => match Format::parse(name) {
+            Ok(format) => (Some(format), PathBuf::from(path)),
+            Err(_) => (None, PathBuf::from(value)),
+        },
+        _ => (None, PathBuf::from(value)),
+    }
+}
+
 /// One exercise's result, with what its build did.
 pub struct Graded {
     pub report: ExerciseReport,
     pub build_duration: Duration,
     /// The build was stopped at its limit (the report reads "does not compile").
     pub build_timed_out: bool,
+    /// Which of `report.tests` have a result. The others are placeholders
+    /// with 0 points, for a grade that has not reached them (yet, or ever, if
+    /// it was cut short). Tests run side by side and finish in any order.
+    pub done: Vec<bool>,
 }
 
 impl Graded {
+    /// An exercise the grade has not reached: every hidden test listed, at 0 points.
+    pub fn pending(exercise: &Exercise) -> Graded {
+        let mut report = ExerciseReport {
+            exercise: exercise.clone(),
+            status: ExerciseStatus::NotStarted,
+            tests: Vec::new(),
+        };
+        add_placeholders(&mut report, NOT_GRADED);
+        Graded {
+            report,
+            build_duration: Duration::ZERO,
+            build_timed_out: false,
+            done: Vec::new(),
+        }
+    }
+
+    /// Whether every test of the exercise has its result.
+    pub fn is_graded(&self) -> bool {
+        (0..self.report.tests.len()).all(|i| self.test_graded(i))
+    }
+
+    /// Whether the `i`th test has its result (not a placeholder).
+    pub fn test_graded(&self, i: usize) -> bool {
+        self.done.get(i).copied().unwrap_or(false)
+    }
+
     /// The exercise's state in one word, for every format.
     pub fn status_word(&self) -> &'static str {
-        if self.build_timed_out {
+        if !self.done.contains(&true) && !self.is_graded() {
+            "not graded"
+        } else if !self.is_graded() {
+            "incomplete"
+        } else if self.build_timed_out {
             "build timed out"
         } else {
             self.report.status.word()
+        }
+    }
+
+    /// The `i`th test's state in one word (`Status::word`, or "not graded").
+    pub fn test_word(&self, i: usize) -> &'static str {
+        match self.report.tests.get(i) {
+            Some(_) if !self.test_graded(i) => "not graded",
+            Some(t) => t.status.word(),
+            None => "",
+        }
+    }
+
+    /// The `i`th test's state as one machine-readable word (the json format's).
+    pub fn test_key(&self, i: usize) -> &'static str {
+        match self.report.tests.get(i) {
+            Some(_) if !self.test_graded(i) => "not_graded",
+            Some(t) => formats::status_key(&t.status),
+            None => "",
         }
     }
 
@@ -109,6 +201,68 @@ impl Graded {
         self.report.exercise.points
     }
 }
+
+/// Where a grade stands. Every report states it, and the grader's exit
+/// status says the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Still running. A report read in this state was left by a grader that
+    /// was killed without warning (SIGKILL, out of memory).
+    Running,
+    /// Every selected exercise was graded.
+    Complete,
+    /// A signal stopped the grade; what was not graded reads 0 points.
+    CutShort(Stop),
+    /// The grader itself failed; what was not graded reads 0 points.
+    Error(String),
+}
+
+impl State {
+    /// One machine-readable word: `incomplete`, `complete`, `cut_short` or `error`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            State::Running => "incomplete",
+            State::Complete => "complete",
+            State::CutShort(_) => "cut_short",
+            State::Error(_) => "error",
+        }
+    }
+
+    /// The exit status the grader ends with in this state (none while running).
+    pub fn exit_code(&self) -> Option<u8> {
+        match self {
+            State::Running => None,
+            State::Complete => Some(0),
+            State::CutShort(stop) => Some((128 + stop.number).clamp(129, 255) as u8),
+            State::Error(_) => Some(EXIT_GRADER_ERROR),
+        }
+    }
+
+    /// What a person reading the report must know, in a sentence; empty
+    /// when the grade is complete.
+    pub fn sentence(&self) -> String {
+        match self {
+            State::Running => "INCOMPLETE: this report was written while the grade was still running, and the grader never \
+                               finished it (it was killed without warning); what was not graded reads 0 points."
+                .to_string(),
+            State::Complete => String::new(),
+            State::CutShort(stop) => format!(
+                "CUT SHORT: the grader received {} and stopped (exit status {}); what was not graded reads 0 points.",
+                stop.name,
+                self.exit_code().unwrap_or(0)
+            ),
+            State::Error(why) => format!(
+                "GRADER ERROR: the grade could not be completed (exit status {EXIT_GRADER_ERROR}): {why}. What was not graded reads 0 points."
+            ),
+        }
+    }
+}
+
+/// The exit status of a grade the grader could not complete.
+pub const EXIT_GRADER_ERROR: u8 = 3;
+
+/// The summary of a test the grade did not reach.
+const NOT_GRADED: &str = "not graded: the grade stopped before this test ran";
 
 /// A whole grade: what every format renders.
 pub struct Grade {
@@ -123,6 +277,7 @@ pub struct Grade {
     pub duration: Duration,
     /// The most the grade could have taken: build limits plus test limits.
     pub bound: Duration,
+    pub state: State,
 }
 
 impl Grade {
@@ -134,16 +289,21 @@ impl Grade {
         self.exercises.iter().map(Graded::max_score).sum()
     }
 
-    pub fn tests(&self) -> impl Iterator<Item = (&Graded, &TestReport)> {
-        self.exercises.iter().flat_map(|g| g.report.tests.iter().map(move |t| (g, t)))
+    /// Every test, with its exercise and whether it has a result.
+    pub fn tests(&self) -> impl Iterator<Item = (&Graded, &TestReport, bool)> {
+        self.exercises
+            .iter()
+            .flat_map(|g| g.report.tests.iter().enumerate().map(move |(i, t)| (g, t, g.test_graded(i))))
     }
 
     pub fn skipped(&self) -> usize {
-        self.tests().filter(|(_, t)| t.status == Status::Skipped).count()
+        self.tests().filter(|(_, t, graded)| *graded && t.status == Status::Skipped).count()
     }
 
     pub fn all_passed(&self) -> bool {
-        self.tests().all(|(_, t)| t.status == Status::Passed) && self.exercises.iter().all(|g| !g.report.tests.is_empty())
+        self.state == State::Complete
+            && self.tests().all(|(_, t, _)| t.status == Status::Passed)
+            && self.exercises.iter().all(|g| !g.report.tests.is_empty())
     }
 }
 
@@ -157,16 +317,117 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
             .unwrap_or(1)
     });
     let started = Instant::now();
+
+    // The whole grade exists from the start, every exercise "not graded",
+    // so that a report can be written at any moment from here on.
+    let mut bound = args.build_limit;
+    for exercise in &selected {
+        let tests = grader::registry::tests_for(&exercise.id).unwrap_or(&[]);
+        bound += args.build_limit + tests.iter().map(|t| t.limit + RUNNER_GRACE).sum::<Duration>();
+    }
+    let graded = match &args.submission {
+        None => format!("{}/ of {}", args.kind.dir_name(), manifest.root.display()),
+        Some(dir) => format!("submission {}", dir.display()),
+    };
+    let grade = Arc::new(Mutex::new(Grade {
+        graded,
+        seed,
+        require_all: args.require_all,
+        exercises: selected.iter().map(Graded::pending).collect(),
+        warnings: Vec::new(),
+        duration: Duration::ZERO,
+        bound,
+        state: State::Running,
+    }));
+
+    // The first report, before anything the learner wrote is built or run.
+    // If it cannot be written, nothing is graded.
+    report::write_all(&args.outputs, &lock(&grade))?;
+    let outputs = args.outputs.clone();
+    let stdout_format = args.format;
+    let on_signal = grade.clone();
+    report::on_stop(move |stop| {
+        // The grade's lock is kept until the process ends, so the grading
+        // thread never writes a report again.
+        let mut grade = lock(&on_signal);
+        if grade.state != State::Running {
+            // The grade is over and its final report written; the grader
+            // is about to exit with the status that report states.
+            return;
+        }
+        report::kill_everything_started();
+        grade.state = State::CutShort(stop);
+        grade.duration = started.elapsed();
+        let code = finish(&grade, &outputs, stdout_format);
+        std::process::exit(code.into());
+    })?;
+
+    let result = grade_all(manifest, &args, &selected, &grade, started);
+    // Every test killed its own programs; this sweep makes sure nothing the
+    // grade started can touch the report after the final write.
+    report::kill_everything_started();
+    let mut grade = lock(&grade);
+    grade.state = match result {
+        Ok(()) => State::Complete,
+        Err(why) => State::Error(why),
+    };
+    grade.duration = started.elapsed();
+    Ok(ExitCode::from(finish(&grade, &args.outputs, args.format)))
+}
+
+/// The grade's lock, even if a thread panicked while holding it (the grade
+/// is still worth writing).
+fn lock(grade: &Mutex<Grade>) -> MutexGuard<'_, Grade> {
+    grade.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Writes the final reports (or prints the one report) of a grade whose
+/// state is settled, tells the log, and returns the exit status, which says
+/// what the reports' status says.
+fn finish(grade: &Grade, outputs: &[Output], stdout_format: Format) -> u8 {
+    let mut code = grade.state.exit_code().unwrap_or(EXIT_GRADER_ERROR);
+    if outputs.is_empty() {
+        print!("{}", formats::render(stdout_format, grade));
+    } else {
+        if let Err(e) = report::write_all(outputs, grade) {
+            eprintln!("error: {e}");
+            code = EXIT_GRADER_ERROR;
+        }
+        // The table goes to the log as well, for whoever reads the CI job.
+        if !outputs.iter().any(|o| o.format == Format::Text) {
+            print!("{}", formats::render(Format::Text, grade));
+        }
+        for output in outputs {
+            eprintln!(
+                "socklings: {} of {} points; {} report written to {}",
+                grade.score(),
+                grade.max_score(),
+                output.format.name(),
+                output.path.display()
+            );
+        }
+    }
+    if grade.state != State::Complete {
+        eprintln!("socklings: {}", grade.state.sentence());
+    }
+    code
+}
+
+/// Grades every selected exercise into `grade`, rewriting the reports after
+/// every test. An error is the grader's own failure (a submission that
+/// cannot be copied, a report that cannot be written).
+fn grade_all(manifest: &Manifest, args: &Args, selected: &[Exercise], grade: &Mutex<Grade>, started: Instant) -> Result<(), String> {
     let instructor = Cargo::for_workspace(&manifest.root, false);
+    // Rewrites every report with what the grade knows now.
+    let save = |grade: &mut Grade| {
+        grade.duration = started.elapsed();
+        report::write_all(&args.outputs, grade)
+    };
 
     // Where to build: the instructor's own workspace, or a fresh copy of it
     // holding the submission's exercise sources.
-    let mut warnings = Vec::new();
-    let (cargo, graded) = match &args.submission {
-        None => (
-            instructor.clone(),
-            format!("{}/ of {}", args.kind.dir_name(), manifest.root.display()),
-        ),
+    let cargo = match &args.submission {
+        None => instructor.clone(),
         Some(dir) => {
             // The copy and its target directory; a fixed --work keeps compiled
             // dependencies from one submission to the next.
@@ -176,31 +437,35 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
             };
             eprintln!("socklings: preparing {} in {}", dir.display(), work.display());
             let prepared = submission::prepare(manifest, dir, &work)?;
-            warnings.extend(prepared.warnings);
-            let cargo = Cargo {
+            let mut grade = lock(grade);
+            grade.warnings.extend(prepared.warnings);
+            formats::bound_warnings(&mut grade.warnings);
+            save(&mut grade)?;
+            Cargo {
                 root: prepared.root,
                 target_dir: work.join("target"),
                 color: false,
-            };
-            (cargo, format!("submission {}", dir.display()))
+            }
         }
     };
 
     let options = Options {
-        seed,
+        seed: lock(grade).seed,
         require_all: args.require_all,
         ..Options::default()
     };
-    let mut bound = args.build_limit;
     eprintln!("socklings: building the grader's short-writes library");
     let short_writes = if cfg!(target_os = "linux") {
         match cargo.build_within(SHORT_WRITES_PACKAGE, None, args.build_limit) {
             Ok(()) => Some(cargo.bin_dir().join("libsocklings_short_writes.so")).filter(|p| p.exists()),
             Err(e) => {
-                warnings.push(format!(
+                let mut grade = lock(grade);
+                grade.warnings.push(format!(
                     "the grader's short-writes library did not build, so the tests that need it fail: {}",
                     e.log
                 ));
+                formats::bound_warnings(&mut grade.warnings);
+                save(&mut grade)?;
                 None
             }
         }
@@ -208,12 +473,14 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         None
     };
 
-    let mut exercises = Vec::new();
-    for exercise in &selected {
+    for (index, exercise) in selected.iter().enumerate() {
         let tests = grader::registry::tests_for(&exercise.id).unwrap_or(&[]);
-        bound += args.build_limit + tests.iter().map(|t| t.limit + RUNNER_GRACE).sum::<Duration>();
         if tests.is_empty() {
-            warnings.push(format!("{} has no hidden tests in this grader; it scores 0", exercise.id));
+            let mut grade = lock(grade);
+            grade
+                .warnings
+                .push(format!("{} has no hidden tests in this grader; it scores 0", exercise.id));
+            formats::bound_warnings(&mut grade.warnings);
         }
         eprintln!("socklings: building and testing {}", exercise.id);
         let package = exercise.package_for(args.kind);
@@ -221,8 +488,9 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         let source_dir = cargo.root.join(args.kind.dir_name()).join(&exercise.dir);
         let built = cargo.build_crate(exercise, &package, &source_dir, None, Some(args.build_limit));
         let build_duration = build_started.elapsed();
-        let graded = match built {
+        let mut graded = match built {
             Ok(()) => {
+                lock(grade).exercises[index].build_duration = build_duration;
                 let target = grader::Target {
                     kind: args.kind,
                     package,
@@ -230,54 +498,43 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
                     source_dir,
                     short_writes: short_writes.clone(),
                 };
+                // Each result replaces its placeholder and is saved at once.
+                let saved = std::sync::Mutex::new(Ok(()));
+                let report = runner::run_exercise_with(exercise, &target, &options, &|at, test| {
+                    let mut grade = lock(grade);
+                    let graded = &mut grade.exercises[index];
+                    if let Some(slot) = graded.report.tests.get_mut(at) {
+                        *slot = test.clone();
+                        formats::bound_test(slot);
+                        graded.done.resize(graded.report.tests.len(), false);
+                        graded.done[at] = true;
+                    }
+                    let mut saved = saved.lock().unwrap_or_else(|p| p.into_inner());
+                    if saved.is_ok() {
+                        *saved = save(&mut grade);
+                    }
+                });
+                saved.into_inner().unwrap_or_else(|p| p.into_inner())?;
                 Graded {
-                    report: runner::run_exercise(exercise, &target, &options),
+                    done: vec![true; report.tests.len()],
+                    report,
                     build_duration,
                     build_timed_out: false,
                 }
             }
             Err(e) => Graded {
+                done: vec![true; tests.len()],
                 report: not_built(exercise, &e.log, e.timed_out),
                 build_duration,
                 build_timed_out: e.timed_out,
             },
         };
-        exercises.push(graded);
+        formats::bound_exercise(&mut graded.report);
+        let mut grade = lock(grade);
+        grade.exercises[index] = graded;
+        save(&mut grade)?;
     }
-
-    let grade = Grade {
-        graded,
-        seed,
-        require_all: args.require_all,
-        exercises,
-        warnings,
-        duration: started.elapsed(),
-        bound,
-    };
-    let text = formats::render(args.format, &grade);
-    match &args.output {
-        Some(path) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            }
-            std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            // The table goes to the log as well, for whoever reads the CI job.
-            if args.format != Format::Text {
-                print!("{}", formats::render(Format::Text, &grade));
-            }
-            eprintln!(
-                "socklings: {} of {} points; {} report written to {}",
-                grade.score(),
-                grade.max_score(),
-                args.format.name(),
-                path.display()
-            );
-        }
-        None => print!("{text}"),
-    }
-    // The grade was produced: success, whatever the score. CI steps that
-    // should fail on a low score can read the report.
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// The report of an exercise that did not build: every hidden test is listed
@@ -289,6 +546,13 @@ fn not_built(exercise: &Exercise, log: &str, timed_out: bool) -> ExerciseReport 
     } else {
         "not run: the exercise does not compile"
     };
+    add_placeholders(&mut report, why);
+    report
+}
+
+/// Lists every hidden test of the report's exercise with 0 points and `why`.
+fn add_placeholders(report: &mut ExerciseReport, why: &str) {
+    let exercise = &report.exercise;
     for case in grader::registry::tests_for(&exercise.id).unwrap_or(&[]) {
         report.tests.push(TestReport {
             id: format!("{}.{}", exercise.number(), case.id),
@@ -306,7 +570,6 @@ fn not_built(exercise: &Exercise, log: &str, timed_out: bool) -> ExerciseReport 
             transcript: String::new(),
         });
     }
-    report
 }
 
 /// The compiler's output of an exercise that did not build, if any.
@@ -334,4 +597,51 @@ fn work_name(dir: &Path) -> String {
         .collect();
     let hash = runner::test_seed(0, &full.to_string_lossy()) % 0x1_0000_0000;
     format!("{safe}-{hash:08x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outputs(args: &[&str]) -> Result<Vec<(Format, String)>, String> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let parsed = parse(&args)?;
+        Ok(parsed
+            .outputs
+            .into_iter()
+            .map(|o| (o.format, o.path.display().to_string()))
+            .collect())
+    }
+
+    /// `--output` repeats; `FORMAT=` names a report's format, and a plain
+    /// file takes `--format`'s, wherever `--format` is on the line.
+    #[test]
+    fn output_takes_a_format_and_repeats() {
+        assert_eq!(
+            outputs(&["--output", "json=a.json", "--output", "b.xml", "--format", "junit"]).unwrap(),
+            [(Format::Json, "a.json".into()), (Format::Junit, "b.xml".into())]
+        );
+        assert_eq!(
+            outputs(&["--output", "./json=x"]).unwrap(),
+            [(Format::Text, "./json=x".into())],
+            "a file named like a format is written with ./"
+        );
+        assert_eq!(outputs(&[]).unwrap(), []);
+        let twice = outputs(&["--output", "json=r", "--output", "junit=r"]).unwrap_err();
+        assert!(twice.contains("given twice"), "{twice}");
+    }
+
+    /// The exit status of each state, as docs/src/instructors.md states them.
+    #[test]
+    fn exit_statuses_follow_the_state() {
+        assert_eq!(State::Complete.exit_code(), Some(0));
+        assert_eq!(State::Error("x".into()).exit_code(), Some(3));
+        let sigterm = Stop {
+            number: 15,
+            name: "SIGTERM",
+        };
+        assert_eq!(State::CutShort(sigterm).exit_code(), Some(143));
+        assert_eq!(State::Running.exit_code(), None);
+        assert!(State::CutShort(sigterm).sentence().contains("SIGTERM"));
+    }
 }

@@ -8,6 +8,7 @@ mod formats;
 mod grade;
 mod hint;
 mod list;
+mod report;
 mod reset;
 mod style;
 mod submission;
@@ -33,10 +34,12 @@ for learners:
 
 for instructors (docs/src/instructors.md):
   grade [EX...] [--submission DIR [--work DIR]] [--solutions] [--format FORMAT]
-        [--output FILE] [--require-all] [--seed N] [--build-limit SECS]
+        [--output [FORMAT=]FILE]... [--require-all] [--seed N] [--build-limit SECS]
                       grade exercises/ (or a learner's repository, with the
                       instructor's grader); FORMAT is text, json, gradescope,
-                      classroom or junit
+                      classroom or junit; --output repeats, so one run writes
+                      every format. Exit 0 complete, 3 grader error,
+                      128+N stopped by signal N (the report says the same)
 
 --root DIR uses the socklings workspace at DIR instead of this one.
 

@@ -32,6 +32,57 @@ fn grade(args: &[&str], format: &str) -> String {
     std::fs::read_to_string(&out).unwrap()
 }
 
+/// Every format of one grade, checked for its consumer's fields.
+pub struct Reports {
+    pub json: Value,
+    pub gradescope: Value,
+    pub classroom: Vec<Value>,
+    pub junit: Element,
+    pub text: String,
+}
+
+/// The formats a test run writes, each to `report.<format>`.
+const FORMATS: [&str; 5] = ["json", "gradescope", "classroom", "junit", "text"];
+
+/// `--output FORMAT=FILE` for every format, into `dir`.
+fn every_output(dir: &Path) -> Vec<String> {
+    FORMATS
+        .iter()
+        .flat_map(|f| ["--output".to_string(), format!("{f}={}", dir.join(format!("report.{f}")).display())])
+        .collect()
+}
+
+/// Reads and checks the reports [`every_output`] asked for.
+fn read_every_format(dir: &Path) -> Reports {
+    let read = |format: &str| {
+        let path = dir.join(format!("report.{format}"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    };
+    Reports {
+        json: check_json(&read("json")),
+        gradescope: check_gradescope(&read("gradescope")),
+        classroom: check_classroom(&read("classroom")),
+        junit: check_junit(&read("junit")),
+        text: read("text"),
+    }
+}
+
+/// Runs `grade ARGS` once, writing every format (`--output FORMAT=FILE`
+/// repeated), and checks each.
+pub fn grade_every_format(args: &[&str]) -> Reports {
+    let dir = tempfile::tempdir().unwrap();
+    util::xtask(TARGET)
+        .arg("grade")
+        .arg(GRADED)
+        .args(args)
+        .args(["--seed", "20261122"])
+        .args(every_output(dir.path()))
+        .timeout(Duration::from_secs(900))
+        .assert()
+        .success();
+    read_every_format(dir.path())
+}
+
 /// Total number of hidden tests of the manifest's exercises.
 fn test_count() -> usize {
     graded()
@@ -44,10 +95,26 @@ fn max_points() -> i64 {
     graded().iter().map(|e| e.points as i64).sum()
 }
 
-/// Checks socklings' own JSON report and returns it.
-fn check_json(text: &str) -> Value {
+/// Checks socklings' own JSON report of a complete grade and returns it.
+pub fn check_json(text: &str) -> Value {
+    let v = check_json_any_state(text);
+    assert_eq!(v.get("status").str(), "complete", "{v:?}");
+    assert_eq!(v.get("exit_code").int(), 0);
+    v
+}
+
+/// Checks socklings' own JSON report, complete or not, and returns it.
+pub fn check_json_any_state(text: &str) -> Value {
     let v = parse_json(text).unwrap_or_else(|e| panic!("json format does not parse: {e}\n{text}"));
-    assert_eq!(v.get("format_version").int(), 1);
+    assert_eq!(v.get("format_version").int(), 2);
+    let state = v.get("status").str();
+    assert!(["complete", "incomplete", "cut_short", "error"].contains(&state), "{state}");
+    assert_eq!(v.get("status_message").str().is_empty(), state == "complete", "{v:?}");
+    if state == "incomplete" {
+        assert_eq!(v.get("exit_code"), &Value::Null, "a running grade has no exit status yet");
+    } else {
+        v.get("exit_code").int();
+    }
     assert_eq!(v.get("max_points").int(), max_points());
     v.get("seed").int();
     v.get("duration_ms").int();
@@ -62,7 +129,16 @@ fn check_json(text: &str) -> Value {
     for e in exercises {
         let status = e.get("status").str();
         assert!(
-            ["passed", "failing", "not_started", "does_not_compile", "build_timed_out"].contains(&status),
+            [
+                "passed",
+                "failing",
+                "not_started",
+                "does_not_compile",
+                "build_timed_out",
+                "not_graded",
+                "incomplete"
+            ]
+            .contains(&status),
             "exercise status {status}"
         );
         let mut sum = 0;
@@ -72,8 +148,21 @@ fn check_json(text: &str) -> Value {
             }
             let status = t.get("status").str();
             assert!(
-                ["passed", "failed", "timed_out", "not_started", "skipped", "grader_error"].contains(&status),
+                [
+                    "passed",
+                    "failed",
+                    "timed_out",
+                    "not_started",
+                    "skipped",
+                    "grader_error",
+                    "not_graded"
+                ]
+                .contains(&status),
                 "test status {status}"
+            );
+            assert!(
+                status != "not_graded" || state != "complete",
+                "a complete grade graded every test: {t:?}"
             );
             let (p, max) = (t.get("points").int(), t.get("max_points").int());
             assert!(p == 0 || (p == max && status == "passed"), "{t:?}");
@@ -93,9 +182,13 @@ fn check_json(text: &str) -> Value {
 }
 
 /// Checks Gradescope's results.json fields (see xtask/src/formats/gradescope.rs).
-fn check_gradescope(text: &str) -> Value {
+pub fn check_gradescope(text: &str) -> Value {
     let v = parse_json(text).unwrap_or_else(|e| panic!("gradescope format does not parse: {e}"));
     let score = v.get("score").num();
+    // Rendered as written: no HTML, Markdown or ANSI from anything in the report.
+    for key in ["output_format", "test_output_format", "test_name_format"] {
+        assert_eq!(v.get(key).str(), "text", "{key}");
+    }
     v.get("execution_time").int();
     v.get("output").str();
     let visibilities = ["hidden", "after_due_date", "after_published", "visible"];
@@ -110,6 +203,8 @@ fn check_gradescope(text: &str) -> Value {
         assert!(!t.get("name").str().is_empty());
         t.get("number").str();
         t.get("output").str();
+        assert_eq!(t.get("output_format").str(), "text");
+        assert_eq!(t.get("name_format").str(), "text");
         assert!(visibilities.contains(&t.get("visibility").str()));
         t.get("tags").array().iter().for_each(|tag| {
             tag.str();
@@ -123,30 +218,65 @@ fn check_gradescope(text: &str) -> Value {
     v
 }
 
-/// Checks GitHub Classroom's reporter input: base64 of the command grader's JSON.
-fn check_classroom(text: &str) -> Value {
-    assert_eq!(text.trim().lines().count(), 1, "one line, for $GITHUB_OUTPUT");
-    let json = String::from_utf8(unbase64(text).expect("classroom format is base64")).unwrap();
-    let v = parse_json(&json).unwrap_or_else(|e| panic!("classroom JSON does not parse: {e}"));
-    assert_eq!(v.get("version").int(), 1);
-    assert!(["pass", "fail", "error"].contains(&v.get("status").str()));
-    assert_eq!(v.get("max_score").int(), max_points());
-    let tests = v.get("tests").array();
-    assert_eq!(tests.len(), test_count());
-    for t in tests {
-        for key in ["name", "message", "test_code", "filename"] {
-            t.get(key).str();
+/// Checks GitHub Classroom's reporter input: one `NAME_RESULTS=<base64 of
+/// the command grader's JSON>` line per runner, for `$GITHUB_ENV`, and that
+/// the reporter's two ways of counting a runner's points agree
+/// (autograding-grading-reporter v1: the notice adds up `score`s, the log
+/// shows passed/total x `max_score`).
+pub fn check_classroom(text: &str) -> Vec<Value> {
+    let mut runners = Vec::new();
+    let (mut max, mut tests) = (0, 0);
+    for line in text.lines() {
+        let (name, encoded) = line.split_once("_RESULTS=").expect("NAME_RESULTS=base64");
+        assert!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
+            "the reporter takes runner names of letters and digits: {name}"
+        );
+        let json = String::from_utf8(unbase64(encoded).expect("classroom format is base64")).unwrap();
+        let v = parse_json(&json).unwrap_or_else(|e| panic!("classroom JSON does not parse: {e}"));
+        assert_eq!(v.get("version").int(), 1);
+        assert!(["pass", "fail", "error"].contains(&v.get("status").str()));
+        let entries = v.get("tests").array();
+        assert!(!entries.is_empty(), "{name}");
+        let mut passed = 0;
+        let mut sum = 0;
+        for t in entries {
+            for key in ["name", "message", "test_code", "filename"] {
+                t.get(key).str();
+            }
+            let status = t.get("status").str();
+            assert!(["pass", "fail", "error"].contains(&status));
+            passed += i64::from(status == "pass");
+            sum += t.get("score").int();
+            t.get("line_no").int();
+            t.get("duration").int();
         }
-        assert!(["pass", "fail", "error"].contains(&t.get("status").str()));
-        t.get("score").int();
-        t.get("line_no").int();
-        t.get("duration").int();
+        let runner_max = v.get("max_score").int();
+        assert_eq!(
+            passed * runner_max,
+            sum * entries.len() as i64,
+            "{name}: the log's passed/total x max_score must equal the notice's sum of scores"
+        );
+        max += runner_max;
+        tests += entries.len();
+        runners.push(v);
     }
-    v
+    assert_eq!(max, max_points(), "the runners' maxima add up to the grade's");
+    assert_eq!(tests, test_count());
+    runners
+}
+
+/// The points the reporter's notice records: every runner's scores added up.
+fn classroom_points(runners: &[Value]) -> i64 {
+    runners
+        .iter()
+        .flat_map(|r| r.get("tests").array())
+        .map(|t| t.get("score").int())
+        .sum()
 }
 
 /// Checks the JUnit XML: well-formed, one testsuite per exercise, counts that add up.
-fn check_junit(text: &str) -> Element {
+pub fn check_junit(text: &str) -> Element {
     let root = parse_xml(text).unwrap_or_else(|e| panic!("junit format is not well-formed XML: {e}\n{text}"));
     assert_eq!(root.name, "testsuites");
     let suites = root.all("testsuite");
@@ -164,6 +294,8 @@ fn check_junit(text: &str) -> Element {
             t.attr("time").parse::<f64>().unwrap();
             for skipped in t.all("skipped") {
                 assert!(skipped.attr("message").starts_with("skipped: "), "a skip gives its reason");
+                // GitLab shows the element's text, not its attributes.
+                assert_eq!(skipped.text, skipped.attr("message"), "the reason is the <skipped> text");
             }
         }
         cases += tests.len();
@@ -173,27 +305,23 @@ fn check_junit(text: &str) -> Element {
     root
 }
 
-/// Grades one tree in every format; returns the json report.
-fn every_format(args: &[&str]) -> (Value, Value, Value, Element, String) {
-    let json = check_json(&grade(args, "json"));
-    let gradescope = check_gradescope(&grade(args, "gradescope"));
-    let classroom = check_classroom(&grade(args, "classroom"));
-    let junit = check_junit(&grade(args, "junit"));
-    let text = grade(args, "text");
-    (json, gradescope, classroom, junit, text)
-}
-
-/// The solutions score full marks in every format (less what this machine skips).
+/// The solutions score full marks in every format (less what this machine
+/// skips), all written by one run.
 #[test]
 fn every_format_gives_the_solutions_full_marks() {
-    let (json, gradescope, classroom, junit, text) = every_format(&["--solutions"]);
+    let Reports {
+        json,
+        gradescope,
+        classroom,
+        junit,
+        text,
+    } = grade_every_format(&["--solutions"]);
     let full = util::reachable(&json);
     assert_eq!(json.get("points").int(), full, "{json:?}");
     assert_eq!(gradescope.get("score").int(), full);
-    let classroom_score: i64 = classroom.get("tests").array().iter().map(|t| t.get("score").int()).sum();
-    assert_eq!(classroom_score, full);
+    assert_eq!(classroom_points(&classroom), full);
     if full == max_points() {
-        assert_eq!(classroom.get("status").str(), "pass");
+        assert!(classroom.iter().all(|r| r.get("status").str() == "pass"));
         assert_eq!(junit.attr("failures"), "0");
     }
     assert!(text.contains(&format!("{full}/{}", max_points())), "{text}");
@@ -202,13 +330,19 @@ fn every_format_gives_the_solutions_full_marks() {
 /// The untouched stubs score zero in every format, and every test says "not started".
 #[test]
 fn every_format_gives_the_stubs_zero() {
-    let (json, gradescope, classroom, junit, text) = every_format(&[]);
+    let Reports {
+        json,
+        gradescope,
+        classroom,
+        junit,
+        text,
+    } = grade_every_format(&[]);
     assert_eq!(json.get("points").int(), 0);
     for e in json.get("exercises").array() {
         assert_eq!(e.get("status").str(), "not_started", "{e:?}");
     }
     assert_eq!(gradescope.get("score").int(), 0);
-    assert_eq!(classroom.get("status").str(), "fail");
+    assert!(classroom.iter().all(|r| r.get("status").str() == "fail"));
     assert_ne!(junit.attr("failures"), "0");
     assert!(text.contains(&format!("0/{}", max_points())), "{text}");
 }
@@ -370,12 +504,11 @@ fn a_build_over_its_limit_is_stopped_and_reported() {
     }
 }
 
-/// Runs `grade ARGS --format FORMAT` inside a new user and network namespace
-/// whose loopback has no IPv6, so the tests that need IPv6 are skipped.
-/// `None` where this machine cannot make such a namespace.
-fn grade_without_ipv6(args: &[&str], format: &str) -> Option<String> {
+/// Runs `grade ARGS` (every format, once) inside a new user and network
+/// namespace whose loopback has no IPv6, so the tests that need IPv6 are
+/// skipped. `None` where this machine cannot make such a namespace.
+fn grade_without_ipv6(args: &[&str]) -> Option<Reports> {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("report");
     let script = "ip link set lo up && echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6 && exec \"$@\"";
     let output = std::process::Command::new("unshare")
         .args(["-Urn", "sh", "-c", script, "sh"])
@@ -383,8 +516,8 @@ fn grade_without_ipv6(args: &[&str], format: &str) -> Option<String> {
         .arg("grade")
         .arg(GRADED)
         .args(args)
-        .args(["--seed", "7", "--format", format, "--output"])
-        .arg(&out)
+        .args(["--seed", "7"])
+        .args(every_output(dir.path()))
         .env("CARGO_TARGET_DIR", util::root().join("target").join(TARGET))
         .env("NO_COLOR", "1")
         .output()
@@ -396,7 +529,7 @@ fn grade_without_ipv6(args: &[&str], format: &str) -> Option<String> {
         );
         return None;
     }
-    Some(std::fs::read_to_string(&out).unwrap())
+    Some(read_every_format(dir.path()))
 }
 
 /// A test whose need is missing (IPv6, in a namespace without it) is shown as
@@ -414,10 +547,16 @@ fn skipped_tests_are_visible_in_every_format() {
         eprintln!("no hidden test needs IPv6; nothing to skip");
         return;
     }
-    let Some(json) = grade_without_ipv6(&["--solutions"], "json") else {
+    let Some(Reports {
+        json,
+        gradescope,
+        classroom,
+        junit,
+        text,
+    }) = grade_without_ipv6(&["--solutions"])
+    else {
         return;
     };
-    let json = check_json(&json);
     let skipped: Vec<&Value> = json
         .get("exercises")
         .array()
@@ -433,7 +572,6 @@ fn skipped_tests_are_visible_in_every_format() {
     );
     assert!(json.get("points").int() < max_points());
 
-    let gradescope = check_gradescope(&grade_without_ipv6(&["--solutions"], "gradescope").unwrap());
     let named: Vec<&Value> = gradescope
         .get("tests")
         .array()
@@ -447,22 +585,17 @@ fn skipped_tests_are_visible_in_every_format() {
             .all(|t| t.get("score").int() == 0 && t.get("output").str().contains("IPv6"))
     );
 
-    let classroom = check_classroom(&grade_without_ipv6(&["--solutions"], "classroom").unwrap());
     let messages = classroom
-        .get("tests")
-        .array()
         .iter()
+        .flat_map(|r| r.get("tests").array())
         .filter(|t| t.get("message").str().starts_with("skipped: "))
         .count();
     assert_eq!(messages, skipped.len());
 
-    let junit = check_junit(&grade_without_ipv6(&["--solutions"], "junit").unwrap());
     assert_eq!(junit.attr("skipped").parse::<usize>().unwrap(), skipped.len());
-
-    let text = grade_without_ipv6(&["--solutions"], "text").unwrap();
     assert!(text.contains("skipped: needs IPv6"), "{text}");
 
-    let strict = check_json(&grade_without_ipv6(&["--solutions", "--require-all"], "json").unwrap());
+    let strict = grade_without_ipv6(&["--solutions", "--require-all"]).unwrap().json;
     let tests: Vec<&Value> = strict
         .get("exercises")
         .array()
@@ -475,4 +608,32 @@ fn skipped_tests_are_visible_in_every_format() {
         .filter(|t| t.get("status").str() == "failed" && t.get("summary").str().starts_with("skipped: "))
         .count();
     assert_eq!(failed, skipped.len());
+}
+
+/// A grade the grader cannot carry out (here, a submission folder that does
+/// not exist) still writes its report, which says "error" and why, with
+/// every test listed as not graded; the exit status, 3, says the same.
+#[test]
+fn a_grade_that_fails_says_so_in_its_report_and_its_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    util::xtask(TARGET)
+        .args(["grade", GRADED, "--submission"])
+        .arg(dir.path().join("no-such-submission"))
+        .arg("--output")
+        .arg(format!("json={}", report.display()))
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(3);
+    let json = check_json_any_state(&std::fs::read_to_string(&report).unwrap());
+    assert_eq!(json.get("status").str(), "error");
+    assert_eq!(json.get("exit_code").int(), 3);
+    assert!(json.get("status_message").str().contains("no-such-submission"), "{json:?}");
+    let tests: Vec<&Value> = json.get("exercises").array().iter().flat_map(|e| e.get("tests").array()).collect();
+    assert_eq!(tests.len(), test_count());
+    assert!(
+        tests
+            .iter()
+            .all(|t| t.get("status").str() == "not_graded" && t.get("points").int() == 0)
+    );
 }

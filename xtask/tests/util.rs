@@ -259,12 +259,14 @@ impl Json<'_> {
 
 // ---------------------------------------------------------------- XML
 
-/// An XML element: name, attributes, child elements (text is checked, then dropped).
+/// An XML element: name, attributes, child elements, and its own text
+/// (unescaped, the pieces between its children joined).
 #[derive(Debug)]
 pub struct Element {
     pub name: String,
     pub attrs: Vec<(String, String)>,
     pub children: Vec<Element>,
+    pub text: String,
 }
 
 impl Element {
@@ -301,8 +303,10 @@ pub fn parse_xml(text: &str) -> Result<Element, String> {
         let lt = rest.find('<');
         let text_part = &rest[..lt.unwrap_or(rest.len())];
         check_text(text_part)?;
-        if (stack.is_empty()) && !text_part.trim().is_empty() {
-            return Err(format!("text outside the root: {:?}", text_part.trim()));
+        match stack.last_mut() {
+            Some(open) => open.text.push_str(&unescape(text_part)),
+            None if !text_part.trim().is_empty() => return Err(format!("text outside the root: {:?}", text_part.trim())),
+            None => {}
         }
         let Some(lt) = lt else { break };
         rest = &rest[lt..];
@@ -385,11 +389,16 @@ fn parse_tag(inner: &str) -> Result<Element, String> {
         name: name.to_string(),
         attrs,
         children: Vec::new(),
+        text: String::new(),
     })
 }
 
-/// Every `&` starts a known entity or a character reference.
+/// Every `&` starts a known entity or a character reference, and `]]>`
+/// (which XML forbids in text) never appears.
 fn check_text(text: &str) -> Result<(), String> {
+    if text.contains("]]>") {
+        return Err("`]]>` in text".into());
+    }
     let mut rest = text;
     while let Some(amp) = rest.find('&') {
         rest = &rest[amp..];

@@ -82,15 +82,16 @@ fn serve(listener: TcpListener) {
 /// Greets one client, then echoes until it closes its side.
 fn handle_client(mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
     // TODO: Send `hello <peer>\n`, then read what the client sends and write
-    // it back, until a read returns 0 bytes (the client closed its side).
-    // Returning drops the stream, which closes the socket.
+    // it back as soon as it arrives, until a read returns 0 bytes (the client
+    // closed its side). If a read or write fails, return the error: it ends
+    // this client only. Returning drops the stream, which closes the socket.
     todo!()
 }
 
 /// Writes all of `buf`, looping because `write` may accept only part of it.
 fn write_full(stream: &mut TcpStream, buf: &[u8]) -> io::Result<()> {
     // TODO: Call write until every byte of buf has been accepted, retrying
-    // when it fails with ErrorKind::Interrupted. Do not use write_all: the
-    // point is to see the loop it hides.
+    // when it fails with ErrorKind::Interrupted and returning any other
+    // error. Do not use write_all: the point is to see the loop it hides.
     todo!()
 }

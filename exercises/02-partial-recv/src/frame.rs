@@ -57,8 +57,9 @@ pub fn write_full<W: Write + ?Sized>(writer: &mut W, buf: &[u8]) -> io::Result<(
 pub fn read_frame<R: Read + ?Sized>(reader: &mut R, max: usize) -> io::Result<Option<Vec<u8>>> {
     // TODO: Read the 4-byte header and the payload it announces. A close
     // before the header's first byte returns Ok(None); a close anywhere after
-    // it is ErrorKind::UnexpectedEof. Reject a length above max with
-    // ErrorKind::InvalidData before allocating anything for the payload.
+    // it is ErrorKind::UnexpectedEof. Reject a length above max (a frame of
+    // exactly max bytes is fine) with ErrorKind::InvalidData, whose message
+    // names the length, before allocating anything for the payload.
     todo!()
 }
 

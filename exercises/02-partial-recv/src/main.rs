@@ -6,8 +6,10 @@
 //! reverse order, in the order the frames came. When the client closes its
 //! side between two frames, the server closes the connection. A client that
 //! closes in the middle of a frame, or announces a frame above `MAX_FRAME`,
-//! has its connection dropped and the reason printed on stderr; other
-//! clients are not affected.
+//! has its connection dropped and the reason printed on stderr, in one line
+//! naming the client's address (and, for a frame above `MAX_FRAME`, the
+//! length it announced); other clients are not affected. The chapter's
+//! "The contract" lists exactly what the grader checks.
 //!
 //! Check your work with `cargo xtask check 02`; read docs/src/02-partial-recv.md.
 //!

@@ -10,9 +10,20 @@
 //! this library makes the rare case happen on every call. The sockets stay
 //! real; only how much each call accepts changes.
 //!
+//! It can also make sends *interrupted*: a blocking send that a signal
+//! interrupts before it has sent anything fails with `EINTR`
+//! (`ErrorKind::Interrupted`), and the caller is expected to retry. Like a
+//! short write, that is rare on a quiet machine and common on a busy server
+//! whose threads receive signals, so the library makes it happen on demand.
+//!
 //! Environment:
-//! - `SOCKLINGS_SHORT_WRITES=N`: the most bytes one call accepts (default 7);
-//! - `SOCKLINGS_SHORT_WRITES_SEED=S`: seed for the sizes, for replaying a run.
+//! - `SOCKLINGS_SHORT_WRITES=N`: the most bytes one call accepts (default 7,
+//!   or no shortening when only `SOCKLINGS_WRITE_EINTR` is set);
+//! - `SOCKLINGS_SHORT_WRITES_SEED=S`: seed for the sizes, for replaying a run;
+//! - `SOCKLINGS_WRITE_EINTR=1`: every other send on a *blocking* stream socket
+//!   (the first, the third, ...) fails with `EINTR` without sending anything.
+//!   Non-blocking sends never wait, so no signal can interrupt them: they are
+//!   left alone.
 //!
 //! Files, pipes and terminals are left alone: only sockets are shortened.
 
@@ -40,6 +51,9 @@ mod linux {
     static REAL_WRITEV: AtomicUsize = AtomicUsize::new(0);
     static STATE: AtomicU64 = AtomicU64::new(0);
     static MAX: AtomicUsize = AtomicUsize::new(0);
+    /// 0: not read yet; 1: no EINTR; 2: EINTR on every other blocking send.
+    static EINTR_MODE: AtomicUsize = AtomicUsize::new(0);
+    static EINTR_CALLS: AtomicUsize = AtomicUsize::new(0);
 
     /// Looks up the next definition of `name` (libc's), once.
     unsafe fn real(slot: &AtomicUsize, name: &'static [u8]) -> usize {
@@ -65,7 +79,11 @@ mod linux {
     fn allowance(len: usize) -> usize {
         let mut max = MAX.load(Ordering::Relaxed);
         if max == 0 {
-            max = env_number(b"SOCKLINGS_SHORT_WRITES\0").unwrap_or(7).max(1) as usize;
+            // Asked only for interruptions: sends are not shortened.
+            let default = if eintr_enabled() { u64::MAX } else { 7 };
+            max = env_number(b"SOCKLINGS_SHORT_WRITES\0")
+                .unwrap_or(default)
+                .clamp(1, usize::MAX as u64) as usize;
             MAX.store(max, Ordering::Relaxed);
         }
         let mut x = STATE.load(Ordering::Relaxed);
@@ -79,6 +97,38 @@ mod linux {
         len.min(1 + (x % max as u64) as usize)
     }
 
+    fn eintr_enabled() -> bool {
+        let mut mode = EINTR_MODE.load(Ordering::Relaxed);
+        if mode == 0 {
+            mode = if env_number(b"SOCKLINGS_WRITE_EINTR\0").unwrap_or(0) > 0 {
+                2
+            } else {
+                1
+            };
+            EINTR_MODE.store(mode, Ordering::Relaxed);
+        }
+        mode == 2
+    }
+
+    /// Whether this send on stream socket `fd` is interrupted: with
+    /// `SOCKLINGS_WRITE_EINTR` set, every other send that could block (the
+    /// socket is blocking and `MSG_DONTWAIT` is not given) fails with EINTR,
+    /// as if a signal had arrived before any byte was sent.
+    fn interrupted(fd: libc::c_int, flags: libc::c_int) -> bool {
+        if !eintr_enabled() || flags & libc::MSG_DONTWAIT != 0 {
+            return false;
+        }
+        let status = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        if status < 0 || status & libc::O_NONBLOCK != 0 {
+            return false;
+        }
+        if !EINTR_CALLS.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
+            return false;
+        }
+        unsafe { *libc::__errno_location() = libc::EINTR };
+        true
+    }
+
     fn is_socket(fd: libc::c_int) -> bool {
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         unsafe { libc::fstat(fd, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFSOCK }
@@ -89,7 +139,11 @@ mod linux {
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn send(fd: libc::c_int, buf: *const libc::c_void, len: libc::size_t, flags: libc::c_int) -> libc::ssize_t {
         let f: SendFn = unsafe { std::mem::transmute(real(&REAL_SEND, b"send\0")) };
-        let len = if is_stream(fd) { allowance(len) } else { len };
+        let stream = is_stream(fd);
+        if stream && interrupted(fd, flags) {
+            return -1;
+        }
+        let len = if stream { allowance(len) } else { len };
         unsafe { f(fd, buf, len, flags) }
     }
 
@@ -106,7 +160,11 @@ mod linux {
     ) -> libc::ssize_t {
         let f: SendToFn = unsafe { std::mem::transmute(real(&REAL_SENDTO, b"sendto\0")) };
         // A datagram is sent whole or not at all: only stream sockets are shortened.
-        let len = if addr.is_null() && is_stream(fd) { allowance(len) } else { len };
+        let stream = addr.is_null() && is_stream(fd);
+        if stream && interrupted(fd, flags) {
+            return -1;
+        }
+        let len = if stream { allowance(len) } else { len };
         unsafe { f(fd, buf, len, flags, addr, addrlen) }
     }
 
@@ -115,7 +173,11 @@ mod linux {
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn write(fd: libc::c_int, buf: *const libc::c_void, len: libc::size_t) -> libc::ssize_t {
         let f: WriteFn = unsafe { std::mem::transmute(real(&REAL_WRITE, b"write\0")) };
-        let len = if is_socket(fd) && is_stream(fd) { allowance(len) } else { len };
+        let stream = is_socket(fd) && is_stream(fd);
+        if stream && interrupted(fd, 0) {
+            return -1;
+        }
+        let len = if stream { allowance(len) } else { len };
         unsafe { f(fd, buf, len) }
     }
 
@@ -126,6 +188,9 @@ mod linux {
         let f: WritevFn = unsafe { std::mem::transmute(real(&REAL_WRITEV, b"writev\0")) };
         if count <= 0 || iov.is_null() || !(is_socket(fd) && is_stream(fd)) {
             return unsafe { f(fd, iov, count) };
+        }
+        if interrupted(fd, 0) {
+            return -1;
         }
         // Send only a prefix of the first buffer: still a correct short write.
         let first = unsafe { *iov };

@@ -44,10 +44,11 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "one-byte-segments",
         scenario: "Through the grader's proxy, every byte of a few frames reaches the server in its own TCP segment; each frame must be answered with its payload reversed.",
-        clauses: &[],
-        points: 10,
+        clauses: &[1, 2, 3, 6],
+        points: 9,
         limit: Duration::from_secs(60),
         needs: &[],
+        exclusive: false,
         concept: "recv() returns whatever has arrived, possibly a single byte; a reader must loop until it has the whole header and the whole payload.",
         hint: "In read_full, keep calling read on the part of the buffer still empty (&mut buf[filled..]) until it is full.",
         docs_anchor: "every-byte-in-its-own-segment",
@@ -56,10 +57,11 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "split-header",
         scenario: "Through the proxy, each frame's 4-byte header is cut in two at a random byte, with a pause between the pieces.",
-        clauses: &[],
-        points: 10,
+        clauses: &[1, 2, 3, 6],
+        points: 9,
         limit: Duration::from_secs(60),
         needs: &[],
+        exclusive: false,
         concept: "The header is read from a stream like everything else: its 4 bytes may arrive in two or more reads.",
         hint: "Read the header with your receive loop too (read_full), not with a single read.",
         docs_anchor: "a-header-split-across-segments",
@@ -68,10 +70,11 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "random-segments",
         scenario: "Through the proxy, frames of up to 200 bytes arrive cut at random places with random pauses; proptest generates the schedules and shrinks any that fails.",
-        clauses: &[],
-        points: 10,
+        clauses: &[1, 2, 3, 6],
+        points: 9,
         limit: Duration::from_secs(60),
         needs: &[],
+        exclusive: false,
         concept: "TCP keeps no message boundaries: the receiver sees the same bytes in the same order, cut wherever the network and the kernel cut them.",
         hint: "Never assume one read returns one whole frame, or one whole payload: loop until you have the bytes the header announced.",
         docs_anchor: "random-segments-and-pauses",
@@ -80,10 +83,11 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "coalesced-frames",
         scenario: "Through the proxy, several frames arrive together in one segment (or two); every one of them must be answered, in order.",
-        clauses: &[],
-        points: 10,
+        clauses: &[1, 2, 3, 6],
+        points: 9,
         limit: Duration::from_secs(60),
         needs: &[],
+        exclusive: false,
         concept: "One read may return the end of one frame and the start of the next; bytes already read belong to the next frame and must not be thrown away.",
         hint: "Keep one BufReader (or your own buffer) for the whole connection; a new one per frame loses the bytes the old one had buffered.",
         docs_anchor: "several-frames-in-one-segment",
@@ -92,10 +96,11 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "pipelined-replies",
         scenario: "A client sends one frame and waits for its reply without closing, then sends four frames (1, 300, 0 and 70000 bytes) in one write and waits for the four replies in order.",
-        clauses: &[],
-        points: 10,
+        clauses: &[1, 2, 4, 6],
+        points: 9,
         limit: Duration::from_secs(20),
         needs: &[],
+        exclusive: false,
         concept: "A BufWriter sends nothing until it is full or flushed; a client waiting for a reply that sits in the buffer waits forever. Lengths are big-endian (network byte order).",
         hint: "Call flush() on the BufWriter after writing each reply.",
         docs_anchor: "pipelined-frames-and-flushing",
@@ -104,10 +109,11 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "large-reply",
         scenario: "Each send() of the server accepts at most 1024 bytes (LD_PRELOAD), and a client with a 4 KiB receive buffer (SO_RCVBUF) reads a 256 KiB reply slowly; every byte must arrive.",
-        clauses: &[],
-        points: 10,
+        clauses: &[1, 2, 5, 6],
+        points: 9,
         limit: Duration::from_secs(40),
         needs: &[Need::Linux],
+        exclusive: false,
         concept: "send() returns how many bytes it accepted, which may be fewer than offered, especially when the receiver is slow and the buffers are full.",
         hint: "In write_full, loop until every byte has been accepted: buf = &buf[n..] after a write that took n bytes.",
         docs_anchor: "partial-writes-of-a-large-reply",
@@ -116,10 +122,11 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "close-mid-header",
         scenario: "A client sends a frame and 2 bytes of the next header, then closes; the server must answer the frame, report the cut-off header, close, and go on serving a new client.",
-        clauses: &[],
-        points: 10,
+        clauses: &[1, 2, 6, 7, 10, 11],
+        points: 8,
         limit: Duration::from_secs(20),
         needs: &[],
+        exclusive: false,
         concept: "A 0-byte read means the peer closed. Between frames that is a clean goodbye; inside a frame it is an error (UnexpectedEof), never a shorter or an empty frame.",
         hint: "Return Ok(None) only when read returns 0 before the first header byte; after that, a 0-byte read is ErrorKind::UnexpectedEof.",
         docs_anchor: "a-peer-that-closes-mid-frame",
@@ -128,10 +135,11 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "close-mid-payload",
         scenario: "While another client waits connected, a client announces 100 bytes, sends 40 and closes; the server must send nothing back, report it, drop that connection, and still serve the other client.",
-        clauses: &[],
-        points: 10,
+        clauses: &[1, 7, 10, 11],
+        points: 8,
         limit: Duration::from_secs(20),
         needs: &[],
+        exclusive: false,
         concept: "A close in the middle of a payload is an error for that connection only: report it, drop the connection, and keep serving everyone else.",
         hint: "In read_full, a 0-byte read before the buffer is full is ErrorKind::UnexpectedEof; in the server, print the error and return from that client's thread only.",
         docs_anchor: "a-peer-that-closes-mid-frame",
@@ -140,22 +148,37 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "oversized-frame",
         scenario: "A client sends only a header announcing a 4294967040-byte frame; the server must reject it without allocating it (its VmPeak in /proc/PID/status must not jump), close that connection, and serve the next client.",
-        clauses: &[],
-        points: 10,
+        clauses: &[1, 8, 9, 10, 11],
+        points: 8,
         limit: Duration::from_secs(20),
         needs: &[Need::Linux],
+        exclusive: false,
         concept: "A length read from the network is untrusted input: check it against a maximum before allocating, or four bytes can make you reserve gigabytes.",
         hint: "In read_frame, compare the length with max and return ErrorKind::InvalidData before vec![0; len].",
         docs_anchor: "a-frame-above-the-maximum",
         run: oversized_frame,
     },
     TestCase {
+        id: "frame-size-limits",
+        scenario: "One client sends a frame of exactly 1 MiB, the maximum, and must get its reply; then one announces 1 MiB + 1 bytes (00 10 00 01) and one the header 01 00 00 05 (16 MiB + 5) with 5 bytes: both must be refused, closed and reported on stderr with their address and length.",
+        clauses: &[1, 2, 8, 10],
+        points: 8,
+        limit: Duration::from_secs(25),
+        needs: &[],
+        exclusive: false,
+        concept: "The maximum is a boundary: exactly MAX_FRAME bytes is a frame, one byte more is refused; and the length is all four header bytes, the most significant first.",
+        hint: "In read_frame, refuse only `len > max` (after u32::from_be_bytes of the whole header), and let the error's message say the length, so the line `client ADDR: ...` names it.",
+        docs_anchor: "frames-at-and-above-the-maximum",
+        run: frame_size_limits,
+    },
+    TestCase {
         id: "read-loop-in-process",
         scenario: "The grader calls read_full and read_frame directly with a reader that returns one byte per call and Interrupted before every other byte, then ends early.",
-        clauses: &[],
+        clauses: &[12, 13],
         points: 5,
         limit: Duration::from_secs(15),
         needs: &[],
+        exclusive: false,
         concept: "read() may fail with Interrupted (EINTR) when a signal arrives before any byte did; nothing was lost and the call should simply be repeated.",
         hint: "In read_full, match Err(e) if e.kind() == ErrorKind::Interrupted and loop again instead of returning the error.",
         docs_anchor: "the-loops-called-directly",
@@ -164,14 +187,28 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "write-loop-in-process",
         scenario: "The grader calls write_full and write_frame directly with a writer that accepts one byte per call and returns Interrupted before every other byte.",
-        clauses: &[],
+        clauses: &[14],
         points: 5,
         limit: Duration::from_secs(15),
         needs: &[],
+        exclusive: false,
         concept: "write() may accept only part of the buffer, or fail with Interrupted (EINTR) before accepting anything; both mean: write the rest again.",
         hint: "In write_full, retry on ErrorKind::Interrupted and advance past the n bytes each write accepted.",
         docs_anchor: "the-loops-called-directly",
         run: write_loop_in_process,
+    },
+    TestCase {
+        id: "read-frame-max-in-process",
+        scenario: "The grader calls read_frame directly with small values of max: a frame of exactly max bytes must be returned, one of max + 1 refused with InvalidData, the header 01 00 00 05 refused, and an announced 4 GiB never allocated.",
+        clauses: &[8, 9],
+        points: 4,
+        limit: Duration::from_secs(15),
+        needs: &[],
+        exclusive: false,
+        concept: "read_frame's max is its caller's limit: the function must honour the value it is given, at the boundary exactly, and check it before allocating.",
+        hint: "Compare the length with the max argument, `if len > max`, before vec![0; len].",
+        docs_anchor: "the-loops-called-directly",
+        run: read_frame_max_in_process,
     },
 ];
 
@@ -191,6 +228,14 @@ pub fn reply_to(payload: &[u8]) -> Vec<u8> {
 fn start(ctx: &Ctx, env: &[(&str, &str)]) -> Result<(Program, SocketAddr), Failure> {
     let mut program = ctx.spawn_with(&["127.0.0.1:0"], env)?;
     let addr = ctx.wait_listening(&mut program)?;
+    if addr.port() == 0 {
+        // Clause 1: BOUND is the address the listener is bound to; port 0
+        // only asks the kernel to choose one, and nobody can connect to it.
+        return Err(Failure::new(format!(
+            "your program printed `listening on {addr}`: port 0 is what it was asked for, not the port the kernel chose, so no client can connect to it"
+        ))
+        .hint("Print the address the listener is bound to: listener.local_addr()."));
+    }
     Ok((program, addr))
 }
 
@@ -524,7 +569,7 @@ fn judge(case: &Case, expected: &[u8], got: &[u8], end: End, exited: bool) -> Re
     let complete = replies_complete(case, got.len());
     match (got.len() < expected.len(), end) {
         (true, End::Silent) => Err(format!(
-            "every byte had reached your server {} s ago, but only {} of the {} reply bytes came back ({complete} of {} replies complete): your server seems to be waiting for bytes that already arrived{exited}",
+            "every byte had reached your server {} s ago, but only {} of the {} reply bytes came back ({complete} of {} replies complete) and the connection was still open{exited}",
             REPLY_WAIT.as_secs(),
             got.len(),
             expected.len(),
@@ -558,7 +603,7 @@ fn replies_complete(case: &Case, received: usize) -> usize {
 
 fn empty_frame_note(extra: &[u8]) -> &'static str {
     if extra.starts_with(&[0, 0, 0, 0]) {
-        ". That is an empty frame (length 0) the client never sent: either part of a header was taken for a whole one (a single read), or the client's close (a 0-byte read) was taken for an empty frame"
+        ". That is an empty frame (length 0), which the client never sent: look at what your server does when a read returns fewer bytes than it asked for, or 0 (the client closed)"
     } else {
         ""
     }
@@ -566,18 +611,37 @@ fn empty_frame_note(extra: &[u8]) -> &'static str {
 
 /// If the program reported a frame length that is one of `frames`' lengths
 /// read as little-endian, say so: it is the classic byte-order mistake.
+///
+/// Called only once a test has failed. A server prints its error after it
+/// has dropped the connection, so the line may still be on its way to the
+/// grader: it is awaited for up to `NOTE_WAIT`.
 fn byte_order_note(program: &Program, frames: &[Vec<u8>]) -> Option<String> {
-    let stderr = program.stderr();
-    frames.iter().find_map(|p| {
-        let header = (p.len() as u32).to_be_bytes();
-        let little = u32::from_le_bytes(header) as u64;
-        (little != p.len() as u64 && little > 9999 && stderr.contains(&little.to_string())).then(|| {
-            format!(
-                "Your program mentions a length of {little}: that is the header {} read as little-endian. Lengths on the wire are big-endian (network byte order): u32::from_be_bytes.",
-                transcript::escape(&header)
-            )
+    const NOTE_WAIT: Duration = Duration::from_millis(500);
+    let candidates: Vec<(u64, [u8; 4])> = frames
+        .iter()
+        .filter_map(|p| {
+            let header = (p.len() as u32).to_be_bytes();
+            let little = u32::from_le_bytes(header) as u64;
+            (little != p.len() as u64 && little > 9999).then_some((little, header))
         })
-    })
+        .collect();
+    if candidates.is_empty() {
+        return None;
+    }
+    let deadline = Instant::now() + NOTE_WAIT;
+    loop {
+        let stderr = program.stderr();
+        if let Some((little, header)) = candidates.iter().find(|(little, _)| stderr.contains(&little.to_string())) {
+            return Some(format!(
+                "Your program mentions a length of {little}: that is the header {} read as little-endian. Lengths on the wire are big-endian (network byte order): u32::from_be_bytes.",
+                transcript::escape(header)
+            ));
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 fn one_byte_segments(ctx: &mut Ctx) -> Outcome {
@@ -690,12 +754,26 @@ fn expect_end(ctx: &Ctx, client: &mut Client, after: &str) -> Outcome {
     Ok(())
 }
 
-/// Waits for the program to print something new on stderr after `before` lines.
-fn expect_report(ctx: &Ctx, program: &mut Program, before: usize, event: &str) -> Outcome {
-    let deadline = Instant::now() + 3 * S;
+/// How long the program has to print its report once a connection is dropped.
+const REPORT_WAIT: Duration = Duration::from_secs(3);
+
+/// Waits for the report line of clause 10: a line on stderr, among those
+/// after the first `before`, that names `client` (as `IP:PORT`) and, for a
+/// refused frame, the `announced` length. Any other lines are allowed.
+fn expect_report(ctx: &Ctx, program: &mut Program, before: usize, event: &str, client: SocketAddr, announced: Option<u64>) -> Outcome {
+    let deadline = Instant::now() + REPORT_WAIT;
+    let address = client.to_string();
+    let wanted = match announced {
+        None => format!("the client's address {address}"),
+        Some(n) => format!("the client's address {address} and the announced length {n}"),
+    };
     loop {
-        if program.stderr().lines().count() > before {
-            ctx.step("your program reported it on stderr");
+        let lines: Vec<String> = program.stderr().lines().skip(before).map(str::to_string).collect();
+        if lines
+            .iter()
+            .any(|l| l.contains(&address) && announced.is_none_or(|n| names_number(l, n)))
+        {
+            ctx.step(format!("your program reported it on stderr in a line naming {wanted}"));
             return Ok(());
         }
         if let Some(status) = program.poll_exit() {
@@ -706,12 +784,55 @@ fn expect_report(ctx: &Ctx, program: &mut Program, before: usize, event: &str) -
             .with_panic(program.panic()));
         }
         if Instant::now() >= deadline {
+            let seen = if lines.is_empty() {
+                "printed nothing on stderr".to_string()
+            } else {
+                let shown: Vec<String> = lines.iter().take(5).map(|l| format!("`{l}`")).collect();
+                format!(
+                    "printed {} line(s) on stderr, none naming {wanted}: {}",
+                    lines.len(),
+                    shown.join(", ")
+                )
+            };
             return Err(Failure::new(format!(
-                "after {event}, your server dropped the connection but printed nothing on stderr; report what happened (for example `client ADDR: ...` with the error) so its operator can tell"
-            )));
+                "after {event}, your server dropped the connection, but within {} s it {seen}",
+                REPORT_WAIT.as_secs()
+            ))
+            .hint(match announced {
+                None => "Report each dropped connection on stderr in one line that starts with the client's address, as the given accept loop does: `client ADDR: ERROR`.".to_string(),
+                Some(n) => format!(
+                    "Report a refused frame on stderr in one line naming the client's address and the announced length, for example `client {address}: a frame of {n} bytes is larger than the maximum of {MAX_FRAME}`: let read_frame's InvalidData error say the length."
+                ),
+            }));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Whether `line` names the number `n`: in decimal (digit groups separated by
+/// `,`, `_`, `.`, `'` or a space are accepted), or in hexadecimal after `0x`.
+pub fn names_number(line: &str, n: u64) -> bool {
+    fn decimal(text: &str, n: u64) -> bool {
+        text.split(|c: char| !c.is_ascii_digit())
+            .any(|run| !run.is_empty() && run.parse::<u64>() == Ok(n))
+    }
+    let chars: Vec<char> = line.chars().collect();
+    let grouped: String = chars
+        .iter()
+        .enumerate()
+        .filter(|&(i, c)| {
+            let separator = matches!(c, ',' | '_' | '.' | '\'' | ' ' | '\u{a0}' | '\u{202f}');
+            let between_digits = i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit());
+            !(separator && between_digits)
+        })
+        .map(|(_, c)| *c)
+        .collect();
+    let lower = line.to_ascii_lowercase();
+    let hex = lower.match_indices("0x").any(|(i, _)| {
+        let digits: String = lower[i + 2..].chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+        !digits.is_empty() && u64::from_str_radix(&digits, 16) == Ok(n)
+    });
+    decimal(line, n) || decimal(&grouped, n) || hex
 }
 
 fn pipelined_replies(ctx: &mut Ctx) -> Outcome {
@@ -829,12 +950,21 @@ fn close_mid_header(ctx: &mut Ctx) -> Outcome {
     let mut bytes = frame(b"first");
     bytes.extend_from_slice(&[0x00, 0x00]);
     ctx.step("client 1 sends a whole frame, then only 2 of the 4 bytes of the next header");
+    // Counted before the bytes that lead to the report: a fast server may
+    // print it before `send` returns here.
+    let reported = program.stderr().lines().count();
     client.send(&bytes)?;
     client.shutdown_write()?;
-    let reported = program.stderr().lines().count();
     expect_reply(&mut client, &program, b"first", "Answer each complete frame as soon as it is read.")?;
     expect_end(ctx, &mut client, "after the client closed in the middle of a header")?;
-    expect_report(ctx, &mut program, reported, "a client closed in the middle of a frame header")?;
+    expect_report(
+        ctx,
+        &mut program,
+        reported,
+        "client 1 closed in the middle of a frame header",
+        client.local,
+        None,
+    )?;
     let mut next = ctx.connect(addr)?;
     next.send(&frame(b"second"))?;
     next.shutdown_write()?;
@@ -855,11 +985,18 @@ fn close_mid_payload(ctx: &mut Ctx) -> Outcome {
     let mut bytes = 100u32.to_be_bytes().to_vec();
     bytes.extend_from_slice(&random_bytes(ctx.seed, 40));
     ctx.step("client 2 announces a 100-byte payload, sends 40 bytes of it, and closes");
+    let reported = program.stderr().lines().count();
     client.send(&bytes)?;
     client.shutdown_write()?;
-    let reported = program.stderr().lines().count();
     expect_end(ctx, &mut client, "after the client closed 40 bytes into a 100-byte payload")?;
-    expect_report(ctx, &mut program, reported, "a client closed in the middle of a payload")?;
+    expect_report(
+        ctx,
+        &mut program,
+        reported,
+        "client 2 closed in the middle of a payload",
+        client.local,
+        None,
+    )?;
     waiting.send(&frame(b"still here"))?;
     expect_reply(
         &mut waiting,
@@ -871,6 +1008,28 @@ fn close_mid_payload(ctx: &mut Ctx) -> Outcome {
     expect_end(ctx, &mut waiting, "after the client closed its side between frames")
 }
 
+/// Fails if the program has exited: a zombie's /proc figures are not its own
+/// any more (a zombie has no memory lines at all), so every reading of them
+/// starts here.
+fn alive(program: &mut Program, when: &str) -> Outcome {
+    match program.poll_exit() {
+        None => Ok(()),
+        Some(status) => Err(
+            Failure::new(format!("your program exited ({}) {when}", crate::process::describe_status(status))).with_panic(program.panic()),
+        ),
+    }
+}
+
+/// A figure from /proc/PID/status of a program that must be alive: if the
+/// reading fails because the program exited meanwhile, that exit is the failure.
+fn status_kib(program: &mut Program, field: &str, when: &str) -> Result<u64, Failure> {
+    alive(program, when)?;
+    procfs::status_kib(program.pid(), field).map_err(|f| match alive(program, when) {
+        Ok(()) => f,
+        Err(exited) => exited,
+    })
+}
+
 fn oversized_frame(ctx: &mut Ctx) -> Outcome {
     let (mut program, addr) = start(ctx, &[])?;
     let pid = program.pid();
@@ -879,8 +1038,8 @@ fn oversized_frame(ctx: &mut Ctx) -> Outcome {
     let mut first = ctx.connect(addr)?;
     first.send(&frame(b"warm up"))?;
     expect_reply(&mut first, &program, b"warm up", "Answer each frame with its payload reversed.")?;
-    let peak_before = procfs::status_kib(pid, "VmPeak")?;
-    let hwm_before = procfs::status_kib(pid, "VmHWM")?;
+    let peak_before = status_kib(&mut program, "VmPeak", "after answering a frame")?;
+    let hwm_before = status_kib(&mut program, "VmHWM", "after answering a frame")?;
     ctx.step(format!(
         "your program's peak virtual memory is {} MiB (VmPeak), its peak resident memory {} MiB (VmHWM), from /proc/{pid}/status",
         peak_before / 1024,
@@ -891,6 +1050,7 @@ fn oversized_frame(ctx: &mut Ctx) -> Outcome {
     ctx.step(format!(
         "client 2 sends only a header announcing {announced} bytes, far above the 1 MiB maximum ({MAX_FRAME} bytes)"
     ));
+    let reported = program.stderr().lines().count();
     client.send(&announced.to_be_bytes())?;
     // Watch the memory while waiting for the server to drop the connection.
     let limit_kib = 1024 * 1024; // 1 GiB of growth: the margin covers new threads' stacks and malloc arenas.
@@ -899,20 +1059,18 @@ fn oversized_frame(ctx: &mut Ctx) -> Outcome {
     let mut buf = [0u8; 64];
     let mut closed = false;
     loop {
-        if let Some(status) = program.poll_exit() {
-            return Err(Failure::new(format!(
-                "your program exited ({}) after a header announced {announced} bytes; it probably tried to allocate them. Check the length against the maximum before allocating",
-                crate::process::describe_status(status)
-            ))
-            .with_panic(program.panic()));
-        }
-        let peak = procfs::status_kib(pid, "VmPeak")?;
+        let when = format!("after a header announced {announced} bytes");
+        alive(&mut program, &when).map_err(|f| {
+            f.hint("Check the length against the maximum before allocating anything for it, and end only that client's connection.")
+        })?;
+        let peak = status_kib(&mut program, "VmPeak", &when)?;
         if peak.saturating_sub(peak_before) > limit_kib {
             return Err(Failure::new(format!(
-                "after a header announced {announced} bytes, your program's peak virtual memory (VmPeak) grew from {} MiB to {} MiB: it allocated the announced size before checking it against the maximum",
+                "after a header announced {announced} bytes, your program's peak virtual memory (VmPeak) grew from {} MiB to {} MiB, by more than the 1 GiB a new connection could explain",
                 peak_before / 1024,
                 peak / 1024
-            )));
+            ))
+            .hint("Compare the length with the maximum before vec![0; len] or any other allocation of it: the header is untrusted input."));
         }
         if closed {
             break;
@@ -934,13 +1092,22 @@ fn oversized_frame(ctx: &mut Ctx) -> Outcome {
             )));
         }
     }
-    let peak = procfs::status_kib(pid, "VmPeak")?;
-    let hwm = procfs::status_kib(pid, "VmHWM")?;
+    let when = "after closing the connection of an oversized frame";
+    let peak = status_kib(&mut program, "VmPeak", when)?;
+    let hwm = status_kib(&mut program, "VmHWM", when)?;
     ctx.step(format!(
         "your server closed the connection; VmPeak is now {} MiB, VmHWM {} MiB",
         peak / 1024,
         hwm / 1024
     ));
+    expect_report(
+        ctx,
+        &mut program,
+        reported,
+        &format!("client 2 announced {announced} bytes"),
+        client.local,
+        Some(announced as u64),
+    )?;
     let mut next = ctx.connect(addr)?;
     next.send(&frame(b"after"))?;
     expect_reply(
@@ -949,6 +1116,82 @@ fn oversized_frame(ctx: &mut Ctx) -> Outcome {
         b"after",
         "Reject the oversized frame for that client only, and keep serving.",
     )
+}
+
+fn frame_size_limits(ctx: &mut Ctx) -> Outcome {
+    let (mut program, addr) = start(ctx, &[])?;
+
+    // Exactly the maximum is a frame like any other.
+    let mut client = ctx.connect(addr)?;
+    let payload = random_bytes(ctx.seed, MAX_FRAME as usize);
+    ctx.step(format!(
+        "client 1 sends a frame of exactly the maximum, {MAX_FRAME} bytes (header 00 10 00 00), and keeps its connection open"
+    ));
+    if let Err(e) = client.stream.write_all(&frame(&payload)) {
+        return Err(ctx.with_program_panic(
+            Failure::new(format!(
+                "the connection failed while client 1 was sending a frame of exactly {MAX_FRAME} bytes, the maximum, which must be accepted: {}",
+                crate::oserror::explain("sending", &e)
+            ))
+            .hint("A frame of exactly MAX_FRAME bytes is allowed: refuse only a length above the maximum (len > max)."),
+            &program,
+        ));
+    }
+    expect_reply(
+        &mut client,
+        &program,
+        &payload,
+        "A frame of exactly MAX_FRAME bytes is allowed: refuse only a length above the maximum (len > max).",
+    )
+    .map_err(|mut f| {
+        f.summary = format!(
+            "a frame of exactly the maximum, {MAX_FRAME} bytes, must be answered like any other: {}",
+            f.summary
+        );
+        f
+    })?;
+    client.shutdown_write()?;
+    expect_end(ctx, &mut client, "after the client closed its side between frames")?;
+
+    // One byte more, and a header whose top byte makes it 16 MiB + 5, are refused.
+    let refused: [(&str, Vec<u8>, u64); 2] = [
+        (
+            "only the header 00 10 00 01, announcing 1048577 bytes (the maximum + 1)",
+            vec![0x00, 0x10, 0x00, 0x01],
+            MAX_FRAME + 1,
+        ),
+        (
+            "the header 01 00 00 05, announcing 16777221 bytes (16 MiB + 5: the top byte counts), and 5 bytes `hello`",
+            b"\x01\x00\x00\x05hello".to_vec(),
+            0x0100_0005,
+        ),
+    ];
+    for (what, bytes, announced) in refused {
+        let mut client = ctx.connect(addr)?;
+        ctx.step(format!("{} sends {what}, and keeps its connection open", client.name));
+        let reported = program.stderr().lines().count();
+        client.send(&bytes)?;
+        expect_end(
+            ctx,
+            &mut client,
+            &format!("after a header announced {announced} bytes (more than the maximum of {MAX_FRAME})"),
+        )
+        .map_err(|f| {
+            f.hint(format!(
+                "Refuse a length above the maximum as soon as the header has arrived: the length is the whole header, u32::from_be_bytes, so {} is {announced}.",
+                transcript::escape(&bytes[..4])
+            ))
+        })?;
+        expect_report(
+            ctx,
+            &mut program,
+            reported,
+            &format!("{} announced {announced} bytes", client.name),
+            client.local,
+            Some(announced),
+        )?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -967,9 +1210,9 @@ fn run_probe(ctx: &mut Ctx, mode: &str) -> Outcome {
             .rev()
             .find_map(|l| l.strip_prefix("check: ").map(str::to_string))
             .unwrap_or_default();
-        return Err(Failure::new(format!(
-            "your code did not return within 10 s during the check: {last}; a loop that never ends (for example one that keeps calling read after it returned 0)"
-        )));
+        return Err(Failure::new(format!("your code did not return within 10 s during the check: {last}")).hint(
+            "Look for a loop that never ends in the code this check calls, for example one that keeps calling read after it returned 0, or write after it accepted 0 bytes.",
+        ));
     };
     if status.success() {
         return Ok(());
@@ -1000,4 +1243,36 @@ fn read_loop_in_process(ctx: &mut Ctx) -> Outcome {
 
 fn write_loop_in_process(ctx: &mut Ctx) -> Outcome {
     run_probe(ctx, "write-loop")
+}
+
+fn read_frame_max_in_process(ctx: &mut Ctx) -> Outcome {
+    run_probe(ctx, "max")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_number;
+
+    #[test]
+    fn a_report_names_the_length_in_any_accepted_form() {
+        for line in [
+            "client 127.0.0.1:51236: a frame of 1048577 bytes is larger than the maximum of 1048576",
+            "client 127.0.0.1:51236: too big (1 048 577 > 1 048 576)",
+            "client 127.0.0.1:51236: frame of 1,048,577 bytes refused",
+            "client 127.0.0.1:51236: length 1_048_577",
+            "client 127.0.0.1:51236: length 0x100001",
+            "client 127.0.0.1:51236: length 0X100001 too big",
+            // Grouping must not glue the number to the port before it.
+            "client 127.0.0.1:51236 1048577",
+        ] {
+            assert!(names_number(line, 1_048_577), "{line}");
+        }
+        for line in [
+            "client 127.0.0.1:51236: the frame is larger than the maximum of 1048576",
+            "client 127.0.0.1:51236: a frame of 10485770 bytes",
+            "client 127.0.0.1:51236: 0x1000010",
+        ] {
+            assert!(!names_number(line, 1_048_577), "{line}");
+        }
+    }
 }

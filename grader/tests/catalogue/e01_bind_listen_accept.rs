@@ -15,7 +15,7 @@ fn no_reuseaddr() {
         file: MAIN,
         replace: &[("    socket.set_reuse_address(true)?;\n", "")],
         caught_by: "restart-time-wait",
-        clause: 0,
+        clause: 10,
     }
     .assert_caught();
 }
@@ -33,7 +33,7 @@ fn never_closes() {
             "            Ok(0) => {\n                std::mem::forget(stream);\n                return Ok(());\n            }",
         )],
         caught_by: "closes-sockets",
-        clause: 0,
+        clause: 5,
     }
     .assert_caught();
 }
@@ -51,7 +51,7 @@ fn single_write() {
             "    let _ = stream.write(buf)?;\n    buf = &[];\n    while !buf.is_empty() {\n        match stream.write(buf) {",
         )],
         caught_by: "short-writes",
-        clause: 0,
+        clause: 6,
     }
     .assert_caught();
 }
@@ -72,7 +72,7 @@ fn one_at_a_time() {
             ),
         ],
         caught_by: "clients-at-once",
-        clause: 0,
+        clause: 9,
     }
     .assert_caught();
 }
@@ -90,7 +90,7 @@ fn wrong_address() {
             "        Ok(_) => println!(\"listening on {addr}\"),",
         )],
         caught_by: "printed-address",
-        clause: 0,
+        clause: 1,
     }
     .assert_caught();
 }
@@ -108,7 +108,7 @@ fn panics_when_port_taken() {
             "    socket.bind(&addr.into()).expect(\"bind failed\");",
         )],
         caught_by: "port-in-use",
-        clause: 0,
+        clause: 11,
     }
     .assert_caught();
 }
@@ -123,7 +123,7 @@ fn ipv4_only() {
         file: MAIN,
         replace: &[("Socket::new(Domain::for_address(addr),", "Socket::new(Domain::IPV4,")],
         caught_by: "ipv6",
-        clause: 0,
+        clause: 2,
     }
     .assert_caught();
 }
@@ -141,7 +141,7 @@ fn echoes_text() {
             "        write_full(&mut stream, String::from_utf8_lossy(&buf[..n]).as_bytes())?;",
         )],
         caught_by: "echo-binary",
-        clause: 0,
+        clause: 4,
     }
     .assert_caught();
 }
@@ -159,7 +159,7 @@ fn echoes_one_read() {
             "        write_full(&mut stream, &buf[..n])?;\n        return Ok(());",
         )],
         caught_by: "echo-1mib",
-        clause: 0,
+        clause: 4,
     }
     .assert_caught();
 }
@@ -173,11 +173,191 @@ fn serves_one_client() {
         mistake: "accepts one client and then stops accepting",
         file: MAIN,
         replace: &[(
-            "            Err(e) => eprintln!(\"accept failed: {e}\"),\n        }",
-            "            Err(e) => eprintln!(\"accept failed: {e}\"),\n        }\n        std::thread::park();",
+            "                thread::sleep(Duration::from_millis(100));\n            }\n        }",
+            "                thread::sleep(Duration::from_millis(100));\n            }\n        }\n        std::thread::park();",
         )],
         caught_by: "clients-in-turn",
-        clause: 0,
+        clause: 8,
+    }
+    .assert_caught();
+}
+
+/// Greets each client with the server's own address instead of the client's.
+#[test]
+fn greets_server_address() {
+    Mutant {
+        name: "greets-server-address",
+        exercise: EX,
+        mistake: "greets with the server's address (local_addr) instead of the client's",
+        file: MAIN,
+        replace: &[(
+            "    write_full(&mut stream, format!(\"hello {peer}\\n\").as_bytes())?;",
+            "    let peer = stream.local_addr()?;\n    write_full(&mut stream, format!(\"hello {peer}\\n\").as_bytes())?;",
+        )],
+        caught_by: "printed-address",
+        clause: 3,
+    }
+    .assert_caught();
+}
+
+/// Holds the echo back until the client closes its side, then sends it all.
+#[test]
+fn echoes_at_end() {
+    Mutant {
+        name: "echoes-at-end",
+        exercise: EX,
+        mistake: "collects everything the client sends and echoes it only after the client closes",
+        file: MAIN,
+        replace: &[
+            (
+                "    let mut buf = [0u8; 16 * 1024];\n    loop {",
+                "    let mut buf = [0u8; 16 * 1024];\n    let mut all = Vec::new();\n    loop {",
+            ),
+            (
+                "            Ok(0) => return Ok(()),",
+                "            Ok(0) => return write_full(&mut stream, &all),",
+            ),
+            (
+                "        write_full(&mut stream, &buf[..n])?;",
+                "        all.extend_from_slice(&buf[..n]);",
+            ),
+        ],
+        caught_by: "closes-sockets",
+        clause: 4,
+    }
+    .assert_caught();
+}
+
+/// Treats EINTR like any other write error: the client's service ends.
+#[test]
+fn interrupted_is_fatal() {
+    Mutant {
+        name: "interrupted-is-fatal",
+        exercise: EX,
+        mistake: "write_full returns ErrorKind::Interrupted as an error instead of retrying",
+        file: MAIN,
+        replace: &[("            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n", "")],
+        caught_by: "interrupted-writes",
+        clause: 7,
+    }
+    .assert_caught();
+}
+
+/// Serves clients from a fixed pool of 64 worker threads: the 65th silent
+/// client waits for a worker that never comes free.
+#[test]
+fn fixed_pool() {
+    Mutant {
+        name: "fixed-pool",
+        exercise: EX,
+        mistake: "serves clients on a fixed pool of 64 worker threads",
+        file: MAIN,
+        replace: &[
+            (
+                "fn serve(listener: TcpListener) {\n    loop {",
+                "fn serve(listener: TcpListener) {\n    let (jobs, queue) = std::sync::mpsc::channel::<(TcpStream, SocketAddr)>();\n    let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));\n    for _ in 0..64 {\n        let queue = queue.clone();\n        thread::spawn(move || {\n            loop {\n                let job = queue.lock().unwrap().recv();\n                let Ok((stream, peer)) = job else { return };\n                if let Err(e) = handle_client(stream, peer) {\n                    eprintln!(\"client {peer}: {e}\");\n                }\n            }\n        });\n    }\n    loop {",
+            ),
+            (
+                "                thread::spawn(move || {\n                    if let Err(e) = handle_client(stream, peer) {\n                        eprintln!(\"client {peer}: {e}\");\n                    }\n                });",
+                "                let _ = jobs.send((stream, peer));",
+            ),
+        ],
+        caught_by: "clients-at-once",
+        clause: 9,
+    }
+    .assert_caught();
+}
+
+/// Sets SO_REUSEPORT as well: a second copy binds the same live port and
+/// the two share its clients.
+#[test]
+fn shares_port() {
+    Mutant {
+        name: "shares-port",
+        exercise: EX,
+        mistake: "sets SO_REUSEPORT, so two live copies share the port",
+        file: MAIN,
+        replace: &[(
+            "    socket.set_reuse_address(true)?;\n",
+            "    socket.set_reuse_address(true)?;\n    unsafe extern \"C\" {\n        fn setsockopt(fd: i32, level: i32, name: i32, value: *const std::ffi::c_void, len: u32) -> i32;\n    }\n    let one: i32 = 1;\n    // SOL_SOCKET = 1, SO_REUSEPORT = 15 on Linux.\n    if unsafe { setsockopt(std::os::fd::AsRawFd::as_raw_fd(&socket), 1, 15, (&one as *const i32).cast(), 4) } != 0 {\n        return Err(io::Error::last_os_error());\n    }\n",
+        )],
+        caught_by: "second-copy",
+        clause: 11,
+    }
+    .assert_caught();
+}
+
+/// Ends the server at the first failed accept (EMFILE).
+#[test]
+fn accept_error_ends_server() {
+    Mutant {
+        name: "accept-error-ends-server",
+        exercise: EX,
+        mistake: "returns from serve (ending the program) when accept fails",
+        file: MAIN,
+        replace: &[(
+            "                eprintln!(\"accept failed: {e}\");\n                thread::sleep(Duration::from_millis(100));",
+            "                eprintln!(\"accept failed: {e}\");\n                return;",
+        )],
+        caught_by: "accept-error",
+        clause: 12,
+    }
+    .assert_caught();
+}
+
+/// Retries every write error, not only EINTR: after a reset, write_full
+/// loops on EPIPE at full speed forever and never closes the socket.
+#[test]
+fn retries_write_errors() {
+    Mutant {
+        name: "retries-write-errors",
+        exercise: EX,
+        mistake: "write_full retries every error, not only ErrorKind::Interrupted",
+        file: MAIN,
+        replace: &[(
+            "            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n",
+            "            Err(_) => {}\n            #[allow(unreachable_patterns)]\n",
+        )],
+        caught_by: "client-resets",
+        clause: 13,
+    }
+    .assert_caught();
+}
+
+/// Exits the whole program when one client's connection fails.
+#[test]
+fn client_error_ends_server() {
+    Mutant {
+        name: "client-error-ends-server",
+        exercise: EX,
+        mistake: "exits the program when serving one client fails",
+        file: MAIN,
+        replace: &[(
+            "                        eprintln!(\"client {peer}: {e}\");\n                    }\n                });",
+            "                        eprintln!(\"client {peer}: {e}\");\n                        process::exit(1);\n                    }\n                });",
+        )],
+        caught_by: "client-resets",
+        clause: 13,
+    }
+    .assert_caught();
+}
+
+/// Echoes line by line: bytes without a newline wait for one.
+#[test]
+fn echoes_by_line() {
+    Mutant {
+        name: "echoes-by-line",
+        exercise: EX,
+        mistake: "echoes each complete line (read_until b'\\n'), so bytes without a newline wait",
+        file: MAIN,
+        replace: &[
+            (
+                "    let mut buf = [0u8; 16 * 1024];\n    loop {",
+                "    let mut reader = io::BufReader::new(stream.try_clone()?);\n    let mut line = Vec::new();\n    loop {\n        line.clear();\n        match io::BufRead::read_until(&mut reader, b'\\n', &mut line) {\n            Ok(0) => return Ok(()),\n            Ok(_) => write_full(&mut stream, &line)?,\n            Err(e) => return Err(e),\n        }\n    }\n    #[allow(unreachable_code)]\n    let mut buf = [0u8; 16 * 1024];\n    #[allow(unreachable_code)]\n    loop {",
+            ),
+        ],
+        caught_by: "closes-sockets",
+        clause: 4,
     }
     .assert_caught();
 }

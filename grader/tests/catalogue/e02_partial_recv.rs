@@ -16,7 +16,7 @@ fn single_read() {
         file: FRAME,
         replace: &[("    while filled < buf.len() {", "    if filled < buf.len() {")],
         caught_by: "one-byte-segments",
-        clause: 0,
+        clause: 3,
     }
     .assert_caught();
 }
@@ -34,7 +34,7 @@ fn zero_read_as_empty_frame() {
             "            Ok(0) => return Ok(Some(Vec::new())),",
         )],
         caught_by: "close-mid-header",
-        clause: 0,
+        clause: 6,
     }
     .assert_caught();
 }
@@ -52,7 +52,7 @@ fn little_endian_length() {
             ("&len.to_be_bytes()", "&len.to_le_bytes()"),
         ],
         caught_by: "pipelined-replies",
-        clause: 0,
+        clause: 2,
     }
     .assert_caught();
 }
@@ -67,7 +67,7 @@ fn no_maximum() {
         file: FRAME,
         replace: &[("    if len > max {", "    if false && len > max {")],
         caught_by: "oversized-frame",
-        clause: 0,
+        clause: 8,
     }
     .assert_caught();
 }
@@ -82,7 +82,7 @@ fn single_write() {
         file: FRAME,
         replace: &[("    while !buf.is_empty() {", "    if !buf.is_empty() {")],
         caught_by: "large-reply",
-        clause: 0,
+        clause: 5,
     }
     .assert_caught();
 }
@@ -97,7 +97,7 @@ fn never_flushed() {
         file: MAIN,
         replace: &[("        writer.flush()?;\n", "")],
         caught_by: "pipelined-replies",
-        clause: 0,
+        clause: 4,
     }
     .assert_caught();
 }
@@ -115,7 +115,7 @@ fn header_single_read() {
             "    let _ = reader.read(&mut header[1..])?;",
         )],
         caught_by: "split-header",
-        clause: 0,
+        clause: 3,
     }
     .assert_caught();
 }
@@ -133,7 +133,7 @@ fn payload_single_read() {
             "    let _ = reader.read(&mut payload)?;",
         )],
         caught_by: "random-segments",
-        clause: 0,
+        clause: 3,
     }
     .assert_caught();
 }
@@ -151,7 +151,7 @@ fn bufreader_per_frame() {
             "read_frame(&mut BufReader::new(&stream), MAX_FRAME)?",
         )],
         caught_by: "coalesced-frames",
-        clause: 0,
+        clause: 3,
     }
     .assert_caught();
 }
@@ -169,7 +169,7 @@ fn eof_ends_buffer() {
             "            Ok(0) => {\n                return Ok(());\n            }\n            Ok(usize::MAX) => {\n                return Err(io::Error::new(",
         )],
         caught_by: "close-mid-payload",
-        clause: 0,
+        clause: 7,
     }
     .assert_caught();
 }
@@ -187,7 +187,7 @@ fn exits_on_client_error() {
             "                        eprintln!(\"client {peer}: {e}\");\n                        process::exit(1);\n",
         )],
         caught_by: "close-mid-payload",
-        clause: 0,
+        clause: 11,
     }
     .assert_caught();
 }
@@ -205,7 +205,7 @@ fn read_interrupted_not_retried() {
             "            // call read again.\n",
         )],
         caught_by: "read-loop-in-process",
-        clause: 0,
+        clause: 12,
     }
     .assert_caught();
 }
@@ -223,7 +223,7 @@ fn read_full_ignores_eof() {
             "            Ok(0) if false => {\n                return Err(",
         )],
         caught_by: "read-loop-in-process",
-        clause: 0,
+        clause: 13,
     }
     .assert_caught();
 }
@@ -241,7 +241,169 @@ fn write_interrupted_not_retried() {
             "            Ok(n) => buf = &buf[n..],\n",
         )],
         caught_by: "write-loop-in-process",
-        clause: 0,
+        clause: 14,
+    }
+    .assert_caught();
+}
+
+/// Prints the address it was asked for, not the one it is bound to: port 0 instead of the kernel's choice.
+#[test]
+fn listening_on_requested_address() {
+    Mutant {
+        name: "listening-on-requested-address",
+        exercise: EX,
+        mistake: "prints `listening on 127.0.0.1:0`, the requested address, instead of the bound one",
+        file: MAIN,
+        replace: &[(
+            "        Ok(bound) => println!(\"listening on {bound}\"),",
+            "        Ok(_) => println!(\"listening on {addr}\"),",
+        )],
+        caught_by: "one-byte-segments",
+        clause: 1,
+    }
+    .assert_caught();
+}
+
+/// Refuses a frame of exactly the maximum: `>=` where `>` is meant.
+#[test]
+fn inclusive_maximum() {
+    Mutant {
+        name: "inclusive-maximum",
+        exercise: EX,
+        mistake: "refuses a length equal to max (`len >= max`)",
+        file: FRAME,
+        replace: &[("    if len > max {", "    if len >= max {")],
+        caught_by: "frame-size-limits",
+        clause: 8,
+    }
+    .assert_caught();
+}
+
+/// Accepts one byte more than the maximum, and waits for its payload.
+#[test]
+fn maximum_plus_one() {
+    Mutant {
+        name: "maximum-plus-one",
+        exercise: EX,
+        mistake: "the server passes MAX_FRAME + 1 as read_frame's maximum",
+        file: MAIN,
+        replace: &[("read_frame(&mut reader, MAX_FRAME)?", "read_frame(&mut reader, MAX_FRAME + 1)?")],
+        caught_by: "frame-size-limits",
+        clause: 8,
+    }
+    .assert_caught();
+}
+
+/// Reads the length from the header's last three bytes: `01 00 00 05` reads as 5.
+#[test]
+fn top_byte_ignored() {
+    Mutant {
+        name: "top-byte-ignored",
+        exercise: EX,
+        mistake: "ignores the header's most significant byte",
+        file: FRAME,
+        replace: &[(
+            "u32::from_be_bytes(header)",
+            "u32::from_be_bytes([0, header[1], header[2], header[3]])",
+        )],
+        caught_by: "frame-size-limits",
+        clause: 8,
+    }
+    .assert_caught();
+}
+
+/// Compares the length with MAX_FRAME instead of the max it was given.
+#[test]
+fn ignores_max_argument() {
+    Mutant {
+        name: "ignores-max-argument",
+        exercise: EX,
+        mistake: "read_frame compares the length with MAX_FRAME, not with its max argument",
+        file: FRAME,
+        replace: &[("    if len > max {", "    if len > MAX_FRAME {")],
+        caught_by: "read-frame-max-in-process",
+        clause: 8,
+    }
+    .assert_caught();
+}
+
+/// Allocates the announced length, then checks it: refuses the frame, but only after reserving 4 GiB.
+#[test]
+fn allocates_before_check() {
+    Mutant {
+        name: "allocates-before-check",
+        exercise: EX,
+        mistake: "allocates the payload before comparing its length with the maximum",
+        file: FRAME,
+        replace: &[
+            (
+                "    if len > max {\n",
+                "    let mut payload = vec![0u8; len];\n    if len > max {\n",
+            ),
+            (
+                "    // Only now, with the length checked, is it safe to allocate it.\n    let mut payload = vec![0u8; len];\n",
+                "",
+            ),
+        ],
+        caught_by: "oversized-frame",
+        clause: 9,
+    }
+    .assert_caught();
+}
+
+/// Reports a dropped connection without saying which client it was.
+#[test]
+fn report_without_address() {
+    Mutant {
+        name: "report-without-address",
+        exercise: EX,
+        mistake: "prints `error: ...` on stderr, without the client's address",
+        file: MAIN,
+        replace: &[(
+            "                        eprintln!(\"client {peer}: {e}\");\n",
+            "                        eprintln!(\"error: {e}\");\n",
+        )],
+        caught_by: "close-mid-header",
+        clause: 10,
+    }
+    .assert_caught();
+}
+
+/// Refuses an oversized frame without saying how large it was.
+#[test]
+fn refusal_without_length() {
+    Mutant {
+        name: "refusal-without-length",
+        exercise: EX,
+        mistake: "the refusal's message does not name the announced length",
+        file: FRAME,
+        replace: &[(
+            "format!(\"a frame of {len} bytes is larger than the maximum of {max}\")",
+            "format!(\"the frame is larger than the maximum of {max}\")",
+        )],
+        caught_by: "oversized-frame",
+        clause: 10,
+    }
+    .assert_caught();
+}
+
+/// Takes a 0-byte read for "nothing yet" twice before believing it.
+#[test]
+fn eof_read_again() {
+    Mutant {
+        name: "eof-read-again",
+        exercise: EX,
+        mistake: "read_full calls read twice more after it returned 0 before reporting UnexpectedEof",
+        file: FRAME,
+        replace: &[
+            ("    let mut filled = 0;\n", "    let mut filled = 0;\n    let mut zeros = 0;\n"),
+            (
+                "            Ok(0) => {\n                return Err(io::Error::new(",
+                "            Ok(0) if {\n                zeros += 1;\n                zeros < 3\n            } => {}\n            Ok(0) => {\n                return Err(io::Error::new(",
+            ),
+        ],
+        caught_by: "read-loop-in-process",
+        clause: 13,
     }
     .assert_caught();
 }

@@ -5,6 +5,7 @@ use crate::util::Mutant;
 const EX: &str = "05-disconnect-detection";
 const WATCH: &str = "src/watch.rs";
 const ENDING: &str = "src/ending.rs";
+const MAIN: &str = "src/main.rs";
 
 /// Handles a 0-byte read like data: it reads 0 bytes again, for ever.
 #[test]
@@ -16,7 +17,7 @@ fn zero_read_as_data() {
         file: WATCH,
         replace: &[("            Ok(0) => return finish(stream, received),\n", "")],
         caught_by: "closed",
-        clause: 0,
+        clause: 2,
     }
     .assert_caught();
 }
@@ -34,7 +35,7 @@ fn drops_reply() {
             "    if let Err(e) = stream.write_all(&format!(\"received {received} bytes\\n\").as_bytes()[..0]) {",
         )],
         caught_by: "half-close",
-        clause: 0,
+        clause: 1,
     }
     .assert_caught();
 }
@@ -52,7 +53,7 @@ fn panics_on_reset() {
             "        ErrorKind::ConnectionReset => panic!(\"connection reset: {err}\"),",
         )],
         caught_by: "reset-linger",
-        clause: 0,
+        clause: 3,
     }
     .assert_caught();
 }
@@ -70,7 +71,7 @@ fn reset_called_closed() {
             "        ErrorKind::ConnectionReset => Some(Ending::Closed),",
         )],
         caught_by: "killed-peer-unread",
-        clause: 0,
+        clause: 3,
     }
     .assert_caught();
 }
@@ -88,7 +89,7 @@ fn eof_called_reset() {
             "    let _ = stream.shutdown(Shutdown::Write);\n    Ok(Ending::Reset)",
         )],
         caught_by: "killed-peer-quiet",
-        clause: 0,
+        clause: 2,
     }
     .assert_caught();
 }
@@ -106,7 +107,7 @@ fn ignores_write_errors() {
             "        let _ = stream.write_all(format!(\"tick {i}\\n\").as_bytes());",
         )],
         caught_by: "broken-pipe",
-        clause: 0,
+        clause: 5,
     }
     .assert_caught();
 }
@@ -121,7 +122,7 @@ fn no_read_timeout() {
         file: WATCH,
         replace: &[("    stream.set_read_timeout(heartbeat.map(|h| h.interval))?;", "")],
         caught_by: "silent-peer-heartbeat",
-        clause: 0,
+        clause: 7,
     }
     .assert_caught();
 }
@@ -139,7 +140,7 @@ fn never_gives_up() {
             "                if unanswered >= u32::MAX {",
         )],
         caught_by: "vanished-peer-heartbeat",
-        clause: 0,
+        clause: 9,
     }
     .assert_caught();
 }
@@ -157,7 +158,307 @@ fn one_miss_is_death() {
             "                if unanswered >= 1 {",
         )],
         caught_by: "slow-peer-alive",
-        clause: 0,
+        clause: 9,
     }
     .assert_caught();
+}
+
+/// Keeps only the last read's size: `=` where `+=` was meant.
+#[test]
+fn counts_last_read_only() {
+    Mutant {
+        name: "counts-last-read-only",
+        exercise: EX,
+        mistake: "counts only the bytes of the last read",
+        file: WATCH,
+        replace: &[("received += n as u64;", "received = n as u64;")],
+        caught_by: "count-every-byte",
+        clause: 1,
+    }
+    .assert_caught();
+}
+
+/// Sees `flood` only when a read holds nothing else.
+#[test]
+fn flood_only_alone_in_a_read() {
+    Mutant {
+        name: "flood-only-alone-in-a-read",
+        exercise: EX,
+        mistake: "recognises `flood` only when it is the whole of a read",
+        file: WATCH,
+        replace: &[("if line == b\"flood\" {", "if line == b\"flood\" && &buf[..n] == b\"flood\\n\" {")],
+        caught_by: "flood-in-pieces",
+        clause: 4,
+    }
+    .assert_caught();
+}
+
+/// Forgets the unfinished line at every read, so a line split over reads is lost.
+#[test]
+fn lines_per_read() {
+    Mutant {
+        name: "lines-per-read",
+        exercise: EX,
+        mistake: "drops the unfinished line at each read (a `flood` split over reads is missed)",
+        file: WATCH,
+        replace: &[("received += n as u64;", "received += n as u64;\n                line.clear();")],
+        caught_by: "flood-in-pieces",
+        clause: 4,
+    }
+    .assert_caught();
+}
+
+/// Numbers ticks with a counter that wraps after 1000.
+#[test]
+fn tick_numbers_wrap() {
+    Mutant {
+        name: "tick-numbers-wrap",
+        exercise: EX,
+        mistake: "numbers ticks with a counter that wraps after 1000",
+        file: WATCH,
+        replace: &[(
+            "stream.write_all(format!(\"tick {i}\\n\").as_bytes())",
+            "stream.write_all(format!(\"tick {}\\n\", (i - 1) % 1000 + 1).as_bytes())",
+        )],
+        caught_by: "flood-in-pieces",
+        clause: 4,
+    }
+    .assert_caught();
+}
+
+/// A flood loop that knows only EPIPE and returns ECONNRESET as an unexpected error.
+#[test]
+fn flood_knows_only_epipe() {
+    Mutant {
+        name: "flood-knows-only-epipe",
+        exercise: EX,
+        mistake: "ends a flood cleanly only on EPIPE; a reset exits with an error",
+        file: WATCH,
+        replace: &[(
+            "        if let Err(e) = stream.write_all(format!(\"tick {i}\\n\").as_bytes()) {\n            return ended_by(e);\n        }",
+            "        if let Err(e) = stream.write_all(format!(\"tick {i}\\n\").as_bytes()) {\n            return if e.kind() == ErrorKind::BrokenPipe { Ok(Ending::BrokenPipe) } else { Err(e) };\n        }",
+        )],
+        caught_by: "reset-during-flood",
+        clause: 5,
+    }
+    .assert_caught();
+}
+
+/// Turns the heartbeat on (every second) even without --heartbeat.
+#[test]
+fn heartbeat_by_default() {
+    Mutant {
+        name: "heartbeat-by-default",
+        exercise: EX,
+        mistake: "pings every second even without --heartbeat",
+        file: MAIN,
+        replace: &[(
+            "Ok((addr, interval.map(|interval| Heartbeat { interval, misses })))",
+            "Ok((addr, Some(Heartbeat { interval: interval.unwrap_or(Duration::from_secs(1)), misses })))",
+        )],
+        caught_by: "no-heartbeat-no-ping",
+        clause: 6,
+    }
+    .assert_caught();
+}
+
+/// Takes only a `pong` line as proof of life.
+#[test]
+fn only_pong_proves_life() {
+    Mutant {
+        name: "only-pong-proves-life",
+        exercise: EX,
+        mistake: "resets the miss count only on a `pong` line, not on any bytes",
+        file: WATCH,
+        replace: &[
+            ("                // Any bytes prove the peer alive, a pong or anything else.\n                unanswered = 0;\n", ""),
+            (
+                "                    if line == b\"flood\" {",
+                "                    if line == b\"pong\" {\n                        unanswered = 0;\n                    }\n                    if line == b\"flood\" {",
+            ),
+        ],
+        caught_by: "slow-peer-alive",
+        clause: 8,
+    }
+    .assert_caught();
+}
+
+/// Declares death as soon as the K-th ping is sent, one interval early. The
+/// slow peer answers right after that ping, so this is caught without any
+/// timing bound (the silent peer's lower bound can miss it on a loaded machine).
+#[test]
+fn dies_at_the_kth_ping() {
+    Mutant {
+        name: "dies-at-the-kth-ping",
+        exercise: EX,
+        mistake: "declares the peer dead right after sending the K-th ping, not one silent interval later",
+        file: WATCH,
+        replace: &[(
+            "                unanswered += 1;\n",
+            "                unanswered += 1;\n                if unanswered >= heartbeat.misses {\n                    return Ok(Ending::TimedOut);\n                }\n",
+        )],
+        caught_by: "slow-peer-alive",
+        clause: 9,
+    }
+    .assert_caught();
+}
+
+/// Sends K + 1 pings before giving up (`>` where `>=` was meant).
+#[test]
+fn one_ping_too_many() {
+    Mutant {
+        name: "one-ping-too-many",
+        exercise: EX,
+        mistake: "sends K + 1 pings into a silence before giving up",
+        file: WATCH,
+        replace: &[("if unanswered >= heartbeat.misses {", "if unanswered > heartbeat.misses {")],
+        caught_by: "silent-peer-heartbeat",
+        clause: 9,
+    }
+    .assert_caught();
+}
+
+/// Uses 2 misses when --misses is not given, instead of 3.
+#[test]
+fn default_misses_two() {
+    Mutant {
+        name: "default-misses-two",
+        exercise: EX,
+        mistake: "gives up after 2 misses by default instead of 3",
+        file: MAIN,
+        replace: &[(
+            "let (mut interval, mut misses) = (None, 3);",
+            "let (mut interval, mut misses) = (None, 2);",
+        )],
+        caught_by: "silent-peer-heartbeat",
+        clause: 9,
+    }
+    .assert_caught();
+}
+
+/// Reads --misses but always gives up after 3.
+#[test]
+fn ignores_misses() {
+    Mutant {
+        name: "ignores-misses",
+        exercise: EX,
+        mistake: "ignores --misses and always gives up after 3 unanswered pings",
+        file: MAIN,
+        replace: &[(
+            "\"--misses\" => misses = number(\"--misses\")?.max(1) as u32,",
+            "\"--misses\" => misses = number(\"--misses\").map(|_| 3)?,",
+        )],
+        caught_by: "slow-peer-alive",
+        clause: 9,
+    }
+    .assert_caught();
+}
+
+/// Does not classify ETIMEDOUT: the watcher exits with an error instead of `ended: timed out`.
+#[test]
+fn etimedout_unclassified() {
+    Mutant {
+        name: "etimedout-unclassified",
+        exercise: EX,
+        mistake: "does not map ETIMEDOUT to an ending",
+        file: ENDING,
+        replace: &[("ErrorKind::TimedOut => Some(Ending::TimedOut),", "ErrorKind::TimedOut => None,")],
+        caught_by: "tcp-gave-up",
+        clause: 10,
+    }
+    .assert_caught();
+}
+
+/// Takes ETIMEDOUT for a read timeout (as code written for Windows, where a
+/// read timeout is TimedOut, might): it pings on, then reads the dead
+/// socket's 0 bytes as a FIN.
+#[test]
+fn etimedout_as_silence() {
+    Mutant {
+        name: "etimedout-as-silence",
+        exercise: EX,
+        mistake: "treats ETIMEDOUT as a silent interval",
+        file: WATCH,
+        replace: &[(
+            "Err(e) if e.kind() == ErrorKind::WouldBlock => {",
+            "Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {",
+        )],
+        caught_by: "tcp-gave-up",
+        clause: 10,
+    }
+    .assert_caught();
+}
+
+/// Prints its `ended:` line, then exits with a non-zero status.
+#[test]
+fn exits_non_zero() {
+    Mutant {
+        name: "exits-non-zero",
+        exercise: EX,
+        mistake: "exits with status 3 after printing `ended:`",
+        file: MAIN,
+        replace: &[(
+            "Ok(ending) => println!(\"ended: {}\", ending.word()),",
+            "Ok(ending) => {\n            println!(\"ended: {}\", ending.word());\n            process::exit(3)\n        }",
+        )],
+        caught_by: "closed",
+        clause: 11,
+    }
+    .assert_caught();
+}
+
+/// Prints its `ended:` line twice.
+#[test]
+fn ends_twice() {
+    Mutant {
+        name: "ends-twice",
+        exercise: EX,
+        mistake: "prints the `ended:` line twice",
+        file: MAIN,
+        replace: &[(
+            "Ok(ending) => println!(\"ended: {}\", ending.word()),",
+            "Ok(ending) => println!(\"ended: {0}\\nended: {0}\", ending.word()),",
+        )],
+        caught_by: "reset-during-flood",
+        clause: 11,
+    }
+    .assert_caught();
+}
+
+/// Not a mistake: a watcher that writes its reply in three writes, as
+/// `writeln!` does, and reports the ending a failed write announces. After a
+/// full close the peer's RST can fail a later write with EPIPE, so it may read
+/// `ended: broken pipe`, which clause 2 accepts. Once a false fail of the
+/// grader; it must pass every test about the reply and the close.
+#[test]
+fn reply_in_several_writes_passes() {
+    let variant = Mutant {
+        name: "reply-in-several-writes",
+        exercise: EX,
+        mistake: "none: the reply goes out in three writes",
+        file: WATCH,
+        replace: &[(
+            "    if let Err(e) = stream.write_all(format!(\"received {received} bytes\\n\").as_bytes()) {",
+            "    if let Err(e) = stream\n        .write_all(b\"received \")\n        .and_then(|()| stream.write_all(received.to_string().as_bytes()))\n        .and_then(|()| stream.write_all(b\" bytes\\n\"))\n    {",
+        )],
+        caught_by: "(none: a correct program)",
+        clause: 0,
+    };
+    let target = variant.build();
+    let mut options = crate::util::options();
+    options.only = ["closed", "killed-peer-quiet", "half-close", "count-every-byte"]
+        .map(String::from)
+        .to_vec();
+    let report = grader::runner::run_exercise(crate::util::exercise(EX), &target, &options);
+    assert_eq!(report.tests.len(), 4, "the four tests should have run");
+    for test in &report.tests {
+        assert!(
+            matches!(test.status, grader::runner::Status::Passed),
+            "a correct watcher whose reply goes out in three writes should pass {} but it {}: {}\n{}",
+            test.id,
+            test.status.word(),
+            test.summary,
+            test.transcript
+        );
+    }
 }

@@ -25,6 +25,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process;
 use std::thread;
+use std::time::Duration;
 
 /// How many finished handshakes the kernel may queue before we accept them.
 /// Linux caps it at `/proc/sys/net/core/somaxconn` (4096 on recent kernels).
@@ -96,9 +97,16 @@ fn serve(listener: TcpListener) {
                     }
                 });
             }
-            // A failed accept (for example EMFILE: too many open files) is
-            // about one connection, not the server: report it and go on.
-            Err(e) => eprintln!("accept failed: {e}"),
+            // A failed accept is about this moment, not about the listening
+            // socket: EMFILE ("Too many open files") means every descriptor
+            // this process may have is in use, and clears as soon as a client
+            // leaves. Report it and go on. Until then every accept fails at
+            // once, so pause briefly instead of spinning (a real server backs
+            // off further, as Go's net/http does, up to a second).
+            Err(e) => {
+                eprintln!("accept failed: {e}");
+                thread::sleep(Duration::from_millis(100));
+            }
         }
     }
 }
@@ -121,6 +129,8 @@ fn handle_client(mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
             Ok(n) => n,
             // A signal interrupted the call before any data arrived: retry.
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // Any other error (ECONNRESET: the client reset the connection)
+            // is final: return it, which drops and so closes the stream.
             Err(e) => return Err(e),
         };
         write_full(&mut stream, &buf[..n])?;
@@ -137,7 +147,11 @@ fn write_full(stream: &mut TcpStream, mut buf: &[u8]) -> io::Result<()> {
         match stream.write(buf) {
             Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "the connection accepted no more bytes")),
             Ok(n) => buf = &buf[n..],
+            // EINTR: a signal arrived before anything was sent. Nothing is
+            // wrong with the connection; send the same bytes again.
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // Anything else (ECONNRESET, EPIPE: the client is gone) will fail
+            // the same way every time: retrying would spin forever.
             Err(e) => return Err(e),
         }
     }

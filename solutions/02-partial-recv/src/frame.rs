@@ -104,6 +104,8 @@ pub fn read_frame<R: Read + ?Sized>(reader: &mut R, max: usize) -> io::Result<Op
     read_full(reader, &mut header[1..]).map_err(|e| explain(e, "in the middle of a frame header"))?;
     // Network byte order: the most significant byte first.
     let len = u32::from_be_bytes(header) as usize;
+    // Exactly max is still a frame. The message names the length: the
+    // server prints it in its report, so its operator can see what came.
     if len > max {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,

@@ -1,7 +1,7 @@
 //! `json`: socklings' own report, documented in docs/src/instructors.md
 //! ("The json format"). `format_version` changes whenever a field changes meaning.
 
-use super::{Json, status_key};
+use super::Json;
 use crate::grade::{Grade, build_log};
 
 pub fn render(grade: &Grade) -> Json {
@@ -13,11 +13,12 @@ pub fn render(grade: &Grade) -> Json {
             let tests = report
                 .tests
                 .iter()
-                .map(|t| {
+                .enumerate()
+                .map(|(i, t)| {
                     Json::Obj(vec![
                         ("id", Json::str(&t.id)),
                         ("scenario", Json::str(t.scenario)),
-                        ("status", Json::str(status_key(&t.status))),
+                        ("status", Json::str(graded.test_key(i))),
                         ("points", Json::Int(t.points.into())),
                         ("max_points", Json::Int(t.max_points.into())),
                         ("duration_ms", Json::Int(t.duration.as_millis() as i64)),
@@ -40,7 +41,10 @@ pub fn render(grade: &Grade) -> Json {
         })
         .collect();
     Json::Obj(vec![
-        ("format_version", Json::Int(1)),
+        ("format_version", Json::Int(2)),
+        ("status", Json::str(grade.state.key())),
+        ("status_message", Json::str(grade.state.sentence())),
+        ("exit_code", grade.state.exit_code().map_or(Json::Null, |c| Json::Int(c.into()))),
         ("graded", Json::str(&grade.graded)),
         ("seed", Json::Int(grade.seed as i64)),
         ("require_all", Json::Bool(grade.require_all)),

@@ -9,7 +9,7 @@ mod junit;
 mod text;
 
 use crate::grade::Grade;
-use grader::runner::Status;
+use grader::runner::{ExerciseReport, ExerciseStatus, Status, TestReport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -48,6 +48,103 @@ pub fn render(format: Format, grade: &Grade) -> String {
         Format::Gradescope => gradescope::render(grade).to_string_pretty(),
         Format::Classroom => classroom::render(grade),
         Format::Junit => junit::render(grade),
+    }
+}
+
+/// How much of one test's transcript any report keeps, counted as the text's
+/// largest escaped size in any format (see [`escaped_cost`]). A program can
+/// print without end; Gradescope and GitLab refuse large reports, so every
+/// text a program can fill is cut to a fixed size when its result arrives,
+/// and every format is then bounded by the number of tests.
+pub const TRANSCRIPT_LIMIT: usize = 8 * 1024;
+/// How much of a test's summary (the failed expectation, which may quote the
+/// program's output) and of a panic message any report keeps.
+pub const SUMMARY_LIMIT: usize = 1024;
+/// How much of an exercise's build output any report keeps.
+pub const BUILD_LOG_LIMIT: usize = 8 * 1024;
+/// How much of one warning (which may name a submission's file) any report keeps.
+pub const WARNING_LIMIT: usize = 512;
+/// How many warnings any report keeps; the last one says how many were left out.
+pub const MAX_WARNINGS: usize = 60;
+
+/// The most bytes `c` can take once escaped by any format: `&quot;` in XML,
+/// `\u001b` in JSON, `\u{fffe}` for a character XML forbids.
+pub fn escaped_cost(c: char) -> usize {
+    match c {
+        '"' | '\'' => 6,
+        '&' => 5,
+        '<' | '>' => 4,
+        '\\' => 2,
+        '\t' | '\n' | '\r' => 2,
+        c if (c as u32) < 0x20 || c == '\u{7f}' => 6,
+        '\u{fffe}' | '\u{ffff}' => 8,
+        c => c.len_utf8(),
+    }
+}
+
+/// `text` whole if its escaped size is within `limit`; otherwise its start
+/// and its end (where a transcript's failure usually is), cut at character
+/// boundaries, with a note in the middle saying how many bytes were cut.
+pub fn bounded(text: &str, limit: usize) -> String {
+    let cost: usize = text.chars().map(escaped_cost).sum();
+    if cost <= limit {
+        return text.to_string();
+    }
+    // The note is at most this long (its number has at most 20 digits).
+    const NOTE_ROOM: usize = 80;
+    let budget = limit.saturating_sub(NOTE_ROOM);
+    let mut head_end = 0;
+    let mut spent = 0;
+    for (i, c) in text.char_indices() {
+        if spent + escaped_cost(c) > budget * 3 / 4 {
+            break;
+        }
+        spent += escaped_cost(c);
+        head_end = i + c.len_utf8();
+    }
+    let mut tail_start = text.len();
+    for (i, c) in text[head_end..].char_indices().rev() {
+        if spent + escaped_cost(c) > budget {
+            break;
+        }
+        spent += escaped_cost(c);
+        tail_start = head_end + i;
+    }
+    let cut = tail_start - head_end;
+    format!(
+        "{}\n[... {cut} bytes cut here; reports keep at most {limit} ...]\n{}",
+        &text[..head_end],
+        &text[tail_start..]
+    )
+}
+
+/// Cuts every text of a test's result that a program can make long.
+pub fn bound_test(test: &mut TestReport) {
+    test.summary = bounded(&test.summary, SUMMARY_LIMIT);
+    test.transcript = bounded(&test.transcript, TRANSCRIPT_LIMIT);
+    if let Some(panic) = &mut test.panic {
+        panic.message = bounded(&panic.message, SUMMARY_LIMIT);
+        panic.location = bounded(&panic.location, WARNING_LIMIT);
+    }
+}
+
+/// Cuts an exercise's build output and each of its tests.
+pub fn bound_exercise(report: &mut ExerciseReport) {
+    if let ExerciseStatus::DoesNotCompile(log) = &mut report.status {
+        *log = bounded(log, BUILD_LOG_LIMIT);
+    }
+    report.tests.iter_mut().for_each(bound_test);
+}
+
+/// Cuts each warning, and their number.
+pub fn bound_warnings(warnings: &mut Vec<String>) {
+    if warnings.len() > MAX_WARNINGS {
+        let left_out = warnings.len() - (MAX_WARNINGS - 1);
+        warnings.truncate(MAX_WARNINGS - 1);
+        warnings.push(format!("{left_out} more warnings were left out to keep the report small"));
+    }
+    for w in warnings.iter_mut() {
+        *w = bounded(w, WARNING_LIMIT);
     }
 }
 
@@ -218,8 +315,122 @@ pub fn base64(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
+#[allow(dead_code)]
+#[path = "../../tests/util.rs"]
+mod util;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grade::{Graded, State};
+    use std::time::Duration;
+
+    /// What every report of the whole course stays under, whatever the
+    /// programs print (Gradescope and GitLab refuse large reports).
+    const REPORT_LIMIT: usize = 1024 * 1024;
+
+    /// Text a hostile program or submission could put in a report: every
+    /// character that grows when escaped, characters XML forbids, `--` that
+    /// would end an XML comment, `]]>`, markup, and multi-byte characters
+    /// that a cut must not split.
+    fn hostile(bytes: usize) -> String {
+        let piece = "\"'<&>]]>--\u{1b}[31m\u{0}\u{7f}\u{fffe}\\ é€😀 <script>alert(1)</script>\n";
+        piece.repeat(bytes / piece.len() + 1)
+    }
+
+    /// The largest grade there can be: every exercise of the course, every
+    /// test failed with a huge hostile summary, transcript and panic, every
+    /// build log huge (many times any limit), and a thousand hostile
+    /// warnings; cut as `grade` cuts each result when it arrives.
+    fn worst_grade(state: State) -> Grade {
+        let manifest = util::manifest();
+        let exercises = manifest
+            .exercises
+            .iter()
+            .enumerate()
+            .map(|(n, exercise)| {
+                let mut graded = Graded::pending(exercise);
+                for test in &mut graded.report.tests {
+                    test.status = Status::Failed;
+                    test.summary = hostile(1 << 16);
+                    test.transcript = hostile(1 << 18);
+                    test.panic = Some(grader::process::Panic {
+                        location: hostile(1 << 16),
+                        message: hostile(1 << 16),
+                    });
+                }
+                if n % 2 == 0 {
+                    graded.report.status = ExerciseStatus::DoesNotCompile(hostile(1 << 18));
+                }
+                let finished = if n == 0 { 1 } else { graded.report.tests.len() };
+                graded.done = (0..graded.report.tests.len()).map(|i| i < finished).collect();
+                bound_exercise(&mut graded.report);
+                graded
+            })
+            .collect::<Vec<Graded>>();
+        let mut warnings: Vec<String> = (0..1000).map(|i| format!("notes---draft{i}.md {}", hostile(1 << 12))).collect();
+        bound_warnings(&mut warnings);
+        Grade {
+            graded: "submission /tmp/<a href=x>--&amp;".into(),
+            seed: 7,
+            require_all: false,
+            exercises,
+            warnings,
+            duration: Duration::from_secs(1),
+            bound: Duration::from_secs(100),
+            state,
+        }
+    }
+
+    /// Every format of the largest, most hostile grade stays under the
+    /// bound and is read by a strict parser of its kind.
+    #[test]
+    fn every_format_is_bounded_and_well_formed_whatever_the_programs_print() {
+        for state in [State::Running, State::Complete, State::Error("a <bad> & day".into())] {
+            let grade = worst_grade(state);
+            for format in Format::ALL {
+                let text = render(format, &grade);
+                eprintln!("{:>10}: {:>7} bytes ({})", format.name(), text.len(), grade.state.key());
+                assert!(
+                    text.len() < REPORT_LIMIT,
+                    "the {} report is {} bytes, over {REPORT_LIMIT}",
+                    format.name(),
+                    text.len()
+                );
+                match format {
+                    Format::Json | Format::Gradescope => {
+                        util::parse_json(&text).unwrap_or_else(|e| panic!("{}: {e}", format.name()));
+                    }
+                    Format::Junit => {
+                        util::parse_xml(&text).unwrap_or_else(|e| panic!("junit: {e}"));
+                    }
+                    Format::Classroom => {
+                        for line in text.lines() {
+                            let (_, encoded) = line.split_once("_RESULTS=").expect("NAME_RESULTS=base64");
+                            let json = String::from_utf8(util::unbase64(encoded).unwrap()).unwrap();
+                            util::parse_json(&json).unwrap_or_else(|e| panic!("classroom: {e}"));
+                        }
+                    }
+                    Format::Text => {}
+                }
+            }
+        }
+    }
+
+    /// A cut keeps the start and the end, at character boundaries, within
+    /// the limit once escaped, and says how much it cut.
+    #[test]
+    fn bounded_keeps_both_ends_and_says_what_it_cut() {
+        let text = format!("START{}END", "é".repeat(10_000));
+        let cut = bounded(&text, 1000);
+        assert!(cut.starts_with("START") && cut.ends_with("END"), "{cut}");
+        assert!(cut.chars().map(escaped_cost).sum::<usize>() <= 1000);
+        let kept = cut.len() - cut.lines().nth(1).unwrap().len() - 2;
+        assert!(cut.contains(&format!("[... {} bytes cut here", text.len() - kept)), "{cut}");
+        assert_eq!(bounded("short", 1000), "short");
+        let quotes = "\"".repeat(1000);
+        assert!(bounded(&quotes, 600).chars().map(escaped_cost).sum::<usize>() <= 600);
+    }
 
     /// The RFC 4648 test vectors.
     #[test]

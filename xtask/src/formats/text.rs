@@ -1,12 +1,16 @@
 //! `text`: a table for people, one line per exercise and per test, with the
 //! reason under each test that did not pass.
 
-use crate::grade::{Grade, build_log};
+use crate::grade::{Grade, State, build_log};
 use grader::runner::Status;
 
 pub fn render(grade: &Grade) -> String {
     let mut out = String::new();
-    out.push_str(&format!("socklings grade of {} (seed {})\n\n", grade.graded, grade.seed));
+    out.push_str(&format!("socklings grade of {} (seed {})\n", grade.graded, grade.seed));
+    if grade.state != State::Complete {
+        out.push_str(&format!("{}\n", grade.state.sentence()));
+    }
+    out.push('\n');
     out.push_str(&format!(
         "{:<44} {:<16} {:>9} {:>8}\n",
         "EXERCISE / TEST", "STATUS", "POINTS", "TIME"
@@ -20,15 +24,15 @@ pub fn render(grade: &Grade) -> String {
             format!("{}/{}", graded.score(), graded.max_score()),
             format!("{:.1} s", graded.build_duration.as_secs_f64()),
         ));
-        for test in &report.tests {
+        for (i, test) in report.tests.iter().enumerate() {
             out.push_str(&format!(
                 "  {:<42} {:<16} {:>9} {:>8}\n",
                 test.id,
-                test.status.word(),
+                graded.test_word(i),
                 format!("{}/{}", test.points, test.max_points),
                 format!("{:.1} s", test.duration.as_secs_f64()),
             ));
-            if test.status != Status::Passed {
+            if test.status != Status::Passed && graded.test_graded(i) {
                 out.push_str(&format!("      {}\n", test.summary.lines().next().unwrap_or("")));
             }
         }
@@ -42,7 +46,7 @@ pub fn render(grade: &Grade) -> String {
     out.push_str(&format!(
         "\n{:<44} {:<16} {:>9}\n",
         "TOTAL",
-        if grade.all_passed() { "passed" } else { "" },
+        if grade.all_passed() { "passed" } else { grade.state.key() },
         format!("{}/{}", grade.score(), grade.max_score())
     ));
     out.push_str(&format!(
