@@ -224,7 +224,7 @@ impl Ctx {
 
     /// Wraps a stream the test connected some other way (accepted by a
     /// grader-side server, or connected from inside a network namespace, see
-    /// `fixtures::netns`) as a logged `Client`. `name` says who it is in the
+    /// `fixtures::vanish`) as a logged `Client`. `name` says who it is in the
     /// transcript; `None` numbers it like `connect` does ("client 2").
     pub fn adopt(&mut self, stream: TcpStream, name: Option<&str>) -> Result<Client, Failure> {
         let name = match name {

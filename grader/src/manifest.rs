@@ -292,10 +292,7 @@ fn to_exercise(line: usize, mut t: BTreeMap<String, Value>) -> Result<Exercise, 
     }
     for need in &needs {
         if crate::platform::Need::parse(need).is_none() {
-            return Err(err(
-                line,
-                format!("{id}: unknown need {need:?} (known: linux, user-namespaces, ipv6)"),
-            ));
+            return Err(err(line, format!("{id}: unknown need {need:?} (known: linux, ipv6)")));
         }
     }
     Ok(Exercise {

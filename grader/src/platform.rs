@@ -9,8 +9,6 @@ use std::sync::OnceLock;
 pub enum Need {
     /// Linux facilities: `/proc/PID/fd`, `/proc/PID/status`, `LD_PRELOAD`.
     Linux,
-    /// Unprivileged user and network namespaces (`unshare -Urn`).
-    UserNamespaces,
     /// An IPv6 loopback address (`::1`) that can be bound.
     Ipv6,
 }
@@ -19,7 +17,6 @@ impl Need {
     pub fn parse(name: &str) -> Option<Need> {
         match name {
             "linux" => Some(Need::Linux),
-            "user-namespaces" => Some(Need::UserNamespaces),
             "ipv6" => Some(Need::Ipv6),
             _ => None,
         }
@@ -33,7 +30,6 @@ impl Need {
             }
             Need::Linux => None,
             Need::Ipv6 => ipv6_missing().clone(),
-            Need::UserNamespaces => user_namespaces_missing().clone(),
         }
     }
 }
@@ -43,23 +39,5 @@ fn ipv6_missing() -> &'static Option<String> {
     CACHE.get_or_init(|| match std::net::TcpListener::bind("[::1]:0") {
         Ok(_) => None,
         Err(e) => Some(format!("needs IPv6 loopback; binding [::1]:0 failed here: {e}")),
-    })
-}
-
-fn user_namespaces_missing() -> &'static Option<String> {
-    static CACHE: OnceLock<Option<String>> = OnceLock::new();
-    CACHE.get_or_init(|| {
-        if !cfg!(target_os = "linux") {
-            return Some(format!("needs Linux user namespaces; this is {}", std::env::consts::OS));
-        }
-        // Try for real rather than reading sysctls: containers differ.
-        match std::process::Command::new("unshare").args(["-Urn", "true"]).output() {
-            Ok(out) if out.status.success() => None,
-            Ok(out) => Some(format!(
-                "needs Linux user namespaces; `unshare -Urn true` failed here: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )),
-            Err(e) => Some(format!("needs Linux user namespaces; cannot run `unshare`: {e}")),
-        }
     })
 }

@@ -63,8 +63,9 @@ impl Connection {
     fn request(&mut self, request: &str) -> io::Result<String> {
         // TODO: Try the exchange. If it failed because the server closed the
         // connection (see closed_by_server), open a new connection and try
-        // exactly once more; report any other failure, and a second one, as
-        // an error that names the request.
+        // exactly once more. If that fails too, return an error whose message
+        // starts with `no answer to REQUEST` (main prints `error: ` before
+        // it); return any other failure as it is.
         todo!()
     }
 
@@ -72,8 +73,9 @@ impl Connection {
     fn exchange(&mut self, request: &str) -> io::Result<String> {
         // TODO: Write the request as one line, then read one reply line and
         // return it without its newline. A read of 0 bytes is not an empty
-        // reply: return an error of kind UnexpectedEof. Say in the error of a
-        // read that timed out (keepalive's ETIMEDOUT) that the server vanished.
+        // reply: return an error of kind UnexpectedEof. A read that timed out
+        // (keepalive's ETIMEDOUT) means the server vanished: return an error
+        // whose message starts with `server vanished`.
         todo!()
     }
 }

@@ -1,4 +1,5 @@
-//! Known-wrong versions of exercise 04, each the reference solution with one mistake.
+//! Known-wrong versions of exercise 04, each the reference solution with one
+//! mistake that breaks one clause of the contract (docs/src/04-keepalive.md).
 
 use crate::util::Mutant;
 
@@ -6,6 +7,59 @@ const EX: &str = "04-keepalive";
 const KEEPALIVE: &str = "src/keepalive.rs";
 const SERVER: &str = "src/server.rs";
 const CLIENT: &str = "src/client.rs";
+
+/// Prints the address it was asked for (port 0) instead of the one it is bound to.
+#[test]
+fn listening_requested_address() {
+    Mutant {
+        name: "listening-requested-address",
+        exercise: EX,
+        mistake: "prints `listening on` with the requested address instead of the bound one",
+        file: SERVER,
+        replace: &[(
+            "    println!(\"listening on {}\", listener.local_addr()?);",
+            "    println!(\"listening on {addr}\");",
+        )],
+        caught_by: "server-options",
+        clause: 1,
+    }
+    .assert_caught();
+}
+
+/// Serves each client on the accepting thread, one after another.
+#[test]
+fn one_client_at_a_time() {
+    Mutant {
+        name: "one-client-at-a-time",
+        exercise: EX,
+        mistake: "serves clients one at a time instead of a thread per client",
+        file: SERVER,
+        replace: &[
+            ("                thread::spawn(move || match handle_client(stream, &settings) {\n                    Ok(()) => println!(\"{peer} closed the connection\"),\n                    Err(e) => println!(\"{peer} is gone: {e}\"),\n                });", "                let _ = thread::current;\n                match handle_client(stream, &settings) {\n                    Ok(()) => println!(\"{peer} closed the connection\"),\n                    Err(e) => println!(\"{peer} is gone: {e}\"),\n                }"),
+        ],
+        caught_by: "serves-clients-at-once",
+        clause: 2,
+    }
+    .assert_caught();
+}
+
+/// Echoes each line with its trailing whitespace trimmed (`\r`, spaces, tabs), as `lines()` and `trim_end` do.
+#[test]
+fn echo_trims_lines() {
+    Mutant {
+        name: "echo-trims-lines",
+        exercise: EX,
+        mistake: "echoes each line trimmed of trailing whitespace instead of byte for byte",
+        file: SERVER,
+        replace: &[(
+            "        writer.write_all(&line)?;",
+            "        writer.write_all(&[String::from_utf8_lossy(&line).trim_end().as_bytes(), b\"\\n\"].concat())?;",
+        )],
+        caught_by: "serves-clients-at-once",
+        clause: 2,
+    }
+    .assert_caught();
+}
 
 /// Never turns keepalive on: SO_KEEPALIVE stays off.
 #[test]
@@ -20,25 +74,7 @@ fn no_keepalive() {
             "    let _ = params;\n    Ok(())",
         )],
         caught_by: "server-options",
-        clause: 0,
-    }
-    .assert_caught();
-}
-
-/// Turns SO_KEEPALIVE on and nothing else: two hours of silence before the first probe.
-#[test]
-fn system_defaults() {
-    Mutant {
-        name: "system-defaults",
-        exercise: EX,
-        mistake: "keepalive on with the system defaults (7200 s idle, 75 s interval, 9 probes)",
-        file: KEEPALIVE,
-        replace: &[(
-            "    SockRef::from(stream).set_tcp_keepalive(&params)",
-            "    let _ = params;\n    SockRef::from(stream).set_keepalive(true)",
-        )],
-        caught_by: "client-detects-vanished-server",
-        clause: 0,
+        clause: 3,
     }
     .assert_caught();
 }
@@ -55,41 +91,128 @@ fn idle_only() {
             "        .with_time(settings.idle)\n        .with_interval(settings.interval)\n        .with_retries(settings.count);",
             "        .with_time(settings.idle);",
         )],
-        caught_by: "server-releases-vanished-client",
-        clause: 0,
+        caught_by: "server-options",
+        clause: 3,
     }
     .assert_caught();
 }
 
-/// Drops clients after a read timeout instead of asking the kernel to probe them.
+/// Turns keepalive on in the client only; the server's accepted sockets have none.
 #[test]
-fn read_timeout_instead() {
+fn server_without_keepalive() {
     Mutant {
-        name: "read-timeout-instead",
+        name: "server-without-keepalive",
         exercise: EX,
-        mistake: "the server uses a read timeout of idle + interval × count instead of keepalive",
+        mistake: "the server never enables keepalive on accepted sockets",
+        file: SERVER,
+        replace: &[("    keepalive::enable(&stream, settings)?;", "    let _ = settings;")],
+        caught_by: "server-options",
+        clause: 3,
+    }
+    .assert_caught();
+}
+
+/// Reads again after a read returned 0 bytes: the thread spins and never closes the socket.
+#[test]
+fn spins_on_eof() {
+    Mutant {
+        name: "spins-on-eof",
+        exercise: EX,
+        mistake: "treats a 0-byte read as an empty line and reads again",
+        file: SERVER,
+        replace: &[(
+            "        if reader.read_until(b'\\n', &mut line)? == 0 {\n            return Ok(());\n        }",
+            "        if reader.read_until(b'\\n', &mut line)? == 0 {\n            continue;\n        }",
+        )],
+        caught_by: "server-releases-closed-clients",
+        clause: 4,
+    }
+    .assert_caught();
+}
+
+/// Exits the whole server when one client's connection fails (a reset, for example).
+#[test]
+fn exits_on_client_error() {
+    Mutant {
+        name: "exits-on-client-error",
+        exercise: EX,
+        mistake: "the server exits when one client's read fails",
+        file: SERVER,
+        replace: &[
+            ("                    Err(e) => println!(\"{peer} is gone: {e}\"),", "                    Err(e) => {\n                        eprintln!(\"{peer} is gone: {e}\");\n                        std::process::exit(1)\n                    }"),
+        ],
+        caught_by: "server-releases-closed-clients",
+        clause: 4,
+    }
+    .assert_caught();
+}
+
+/// Polls a non-blocking listener in a loop: the accepting thread never sleeps.
+#[test]
+fn busy_accept() {
+    Mutant {
+        name: "busy-accept",
+        exercise: EX,
+        mistake: "the accept loop spins on a non-blocking listener",
+        file: SERVER,
+        replace: &[
+            ("    println!(\"listening on {}\", listener.local_addr()?);", "    println!(\"listening on {}\", listener.local_addr()?);\n    listener.set_nonblocking(true)?;"),
+            ("            Err(e) => eprintln!(\"accept failed: {e}\"),", "            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}\n            Err(e) => eprintln!(\"accept failed: {e}\"),"),
+        ],
+        caught_by: "server-releases-closed-clients",
+        clause: 4,
+    }
+    .assert_caught();
+}
+
+/// Exits the whole server when keepalive reports that one client vanished.
+#[test]
+fn exits_when_client_vanishes() {
+    Mutant {
+        name: "exits-when-client-vanishes",
+        exercise: EX,
+        mistake: "the server exits when one client's read fails with ETIMEDOUT",
+        file: SERVER,
+        replace: &[
+            ("                    Err(e) => println!(\"{peer} is gone: {e}\"),", "                    Err(e) if e.kind() == io::ErrorKind::TimedOut => std::process::exit(1),\n                    Err(e) => println!(\"{peer} is gone: {e}\"),"),
+        ],
+        caught_by: "server-releases-vanished-client",
+        clause: 5,
+    }
+    .assert_caught();
+}
+
+/// Adds a read timeout of the idle time: quiet clients are dropped before keepalive could know anything.
+#[test]
+fn server_read_timeout_idle() {
+    Mutant {
+        name: "server-read-timeout-idle",
+        exercise: EX,
+        mistake: "the server also sets a read timeout of --idle seconds",
         file: SERVER,
         replace: &[(
             "    keepalive::enable(&stream, settings)?;",
-            "    stream.set_read_timeout(Some(settings.idle + settings.interval * settings.count))?;",
+            "    keepalive::enable(&stream, settings)?;\n    stream.set_read_timeout(Some(settings.idle))?;",
         )],
-        caught_by: "idle-client-survives",
-        clause: 0,
+        caught_by: "server-releases-vanished-client",
+        clause: 5,
     }
     .assert_caught();
 }
 
-/// Turns keepalive on in the server only; the client's connections have none.
+/// Adds a read timeout of idle + interval × count to keepalive: a live client that is quiet is dropped.
 #[test]
-fn client_without_keepalive() {
+fn read_timeout_too() {
     Mutant {
-        name: "client-without-keepalive",
+        name: "read-timeout-too",
         exercise: EX,
-        mistake: "the client never enables keepalive",
-        file: CLIENT,
-        replace: &[("        keepalive::enable(&stream, settings)?;\n", "")],
-        caught_by: "client-options",
-        clause: 0,
+        mistake: "the server also drops clients after a read timeout of idle + interval × count",
+        file: SERVER,
+        replace: &[
+            ("    keepalive::enable(&stream, settings)?;", "    keepalive::enable(&stream, settings)?;\n    stream.set_read_timeout(Some(settings.idle + settings.interval * settings.count))?;"),
+        ],
+        caught_by: "server-releases-vanished-client",
+        clause: 6,
     }
     .assert_caught();
 }
@@ -107,7 +230,94 @@ fn connection_per_request() {
             "        connection = Connection::open(addr, &settings)?;\n        let reply = connection.request(request)?;",
         )],
         caught_by: "one-connection",
-        clause: 0,
+        clause: 7,
+    }
+    .assert_caught();
+}
+
+/// Turns SO_KEEPALIVE on and nothing else: two hours of silence before the first probe.
+#[test]
+fn system_defaults() {
+    Mutant {
+        name: "system-defaults",
+        exercise: EX,
+        mistake: "keepalive on with the system defaults (7200 s idle, 75 s interval, 9 probes)",
+        file: KEEPALIVE,
+        replace: &[(
+            "    SockRef::from(stream).set_tcp_keepalive(&params)",
+            "    let _ = params;\n    SockRef::from(stream).set_keepalive(true)",
+        )],
+        caught_by: "client-options",
+        clause: 8,
+    }
+    .assert_caught();
+}
+
+/// Turns keepalive on in the server only; the client's connections have none.
+#[test]
+fn client_without_keepalive() {
+    Mutant {
+        name: "client-without-keepalive",
+        exercise: EX,
+        mistake: "the client never enables keepalive",
+        file: CLIENT,
+        replace: &[("        keepalive::enable(&stream, settings)?;\n", "")],
+        caught_by: "client-options",
+        clause: 8,
+    }
+    .assert_caught();
+}
+
+/// Turns keepalive on for the client's first connection only, not for a reconnection.
+#[test]
+fn client_keepalive_first_only() {
+    Mutant {
+        name: "client-keepalive-first-only",
+        exercise: EX,
+        mistake: "the client's reconnection has no keepalive",
+        file: CLIENT,
+        replace: &[
+            (
+                "        keepalive::enable(&stream, settings)?;\n",
+                "        if settings.count > 0 {\n            keepalive::enable(&stream, settings)?;\n        }\n",
+            ),
+            (
+                "Connection::open(self.addr, &self.settings).and_then(",
+                "Connection::open(self.addr, &Settings { count: 0, ..self.settings.clone() }).and_then(",
+            ),
+        ],
+        caught_by: "client-options",
+        clause: 8,
+    }
+    .assert_caught();
+}
+
+/// Ignores --pause: the next request follows the reply at once.
+#[test]
+fn ignores_pause() {
+    Mutant {
+        name: "ignores-pause",
+        exercise: EX,
+        mistake: "never pauses between requests",
+        file: CLIENT,
+        replace: &[("            thread::sleep(pause);", "            let _ = (pause, thread::current);")],
+        caught_by: "pauses-between-requests",
+        clause: 9,
+    }
+    .assert_caught();
+}
+
+/// Pauses twice as long as asked.
+#[test]
+fn pause_twice() {
+    Mutant {
+        name: "pause-twice",
+        exercise: EX,
+        mistake: "sleeps twice --pause between requests",
+        file: CLIENT,
+        replace: &[("            thread::sleep(pause);", "            thread::sleep(pause * 2);")],
+        caught_by: "pauses-between-requests",
+        clause: 9,
     }
     .assert_caught();
 }
@@ -125,12 +335,30 @@ fn no_reconnect() {
             "            Err(e) if closed_by_server(&e) && request.is_empty() => {",
         )],
         caught_by: "reconnects-after-close",
-        clause: 0,
+        clause: 10,
     }
     .assert_caught();
 }
 
-/// Reconnects, but moves on to the next request: the unanswered one is lost.
+/// Reconnects after a FIN (a 0-byte read) but not after an RST (ECONNRESET, EPIPE).
+#[test]
+fn reconnect_on_eof_only() {
+    Mutant {
+        name: "reconnect-on-eof-only",
+        exercise: EX,
+        mistake: "only a 0-byte read counts as the server's close; a reset is fatal",
+        file: CLIENT,
+        replace: &[(
+            "        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted",
+            "        ErrorKind::UnexpectedEof",
+        )],
+        caught_by: "reconnects-after-reset",
+        clause: 10,
+    }
+    .assert_caught();
+}
+
+/// Reconnects, but moves on to the next request: the unanswered one is never sent again.
 #[test]
 fn drops_unanswered() {
     Mutant {
@@ -139,11 +367,11 @@ fn drops_unanswered() {
         mistake: "reconnects but silently drops the request that got no answer",
         file: CLIENT,
         replace: &[(
-            "                *self = Connection::open(self.addr, &self.settings)?;",
-            "                *self = Connection::open(self.addr, &self.settings)?;\n                if !request.is_empty() {\n                    return Ok(String::new());\n                }",
+            "                    *self = fresh;\n                    self.exchange(request)",
+            "                    *self = fresh;\n                    Ok(String::new())",
         )],
         caught_by: "retries-unanswered",
-        clause: 0,
+        clause: 10,
     }
     .assert_caught();
 }
@@ -157,11 +385,106 @@ fn retries_forever() {
         mistake: "retries an unanswered request without limit",
         file: CLIENT,
         replace: &[(
-            "                self.exchange(request).map_err(|e| {",
-            "                if !request.is_empty() {\n                    return self.request(request);\n                }\n                self.exchange(request).map_err(|e| {",
+            "                    *self = fresh;\n                    self.exchange(request)",
+            "                    *self = fresh;\n                    self.request(request)",
         )],
         caught_by: "retries-unanswered",
-        clause: 0,
+        clause: 11,
+    }
+    .assert_caught();
+}
+
+/// Gives up after one retry, but in words of its own instead of the contract's line.
+#[test]
+fn give_up_in_other_words() {
+    Mutant {
+        name: "give-up-in-other-words",
+        exercise: EX,
+        mistake: "reports a request that failed twice without the line `error: no answer to REQUEST`",
+        file: CLIENT,
+        replace: &[(
+            "format!(\"no answer to {request}: {e}\")",
+            "format!(\"request {request:?} got no answer, even after reconnecting once: {e}\")",
+        )],
+        caught_by: "retries-unanswered",
+        clause: 11,
+    }
+    .assert_caught();
+}
+
+/// Treats ETIMEDOUT like a closed connection and reconnects to a vanished server.
+#[test]
+fn reconnects_after_timeout() {
+    Mutant {
+        name: "reconnects-after-timeout",
+        exercise: EX,
+        mistake: "reconnects after keepalive reported the server vanished",
+        file: CLIENT,
+        replace: &[
+            ("        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted", "        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted | ErrorKind::TimedOut"),
+        ],
+        caught_by: "client-tells-vanished-from-slow",
+        clause: 12,
+    }
+    .assert_caught();
+}
+
+/// Reports the vanished server in words of its own instead of the contract's line.
+#[test]
+fn vanished_in_other_words() {
+    Mutant {
+        name: "vanished-in-other-words",
+        exercise: EX,
+        mistake: "reports ETIMEDOUT without the line `error: server vanished`",
+        file: CLIENT,
+        replace: &[(
+            "format!(\"server vanished: keepalive probes to {} went unanswered ({e})\", self.addr)",
+            "format!(\"the server {} stopped answering ({e})\", self.addr)",
+        )],
+        caught_by: "client-tells-vanished-from-slow",
+        clause: 12,
+    }
+    .assert_caught();
+}
+
+/// Gives up on a reply after a read timeout of the idle time, before keepalive could know anything.
+#[test]
+fn client_read_timeout_idle() {
+    Mutant {
+        name: "client-read-timeout-idle",
+        exercise: EX,
+        mistake: "the client reports a vanished server after a read timeout of --idle seconds",
+        file: CLIENT,
+        replace: &[
+            (
+                "        keepalive::enable(&stream, settings)?;\n",
+                "        keepalive::enable(&stream, settings)?;\n        stream.set_read_timeout(Some(settings.idle))?;\n",
+            ),
+            (
+                "            Err(e) if e.kind() == ErrorKind::TimedOut => Err(io::Error::new(",
+                "            Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => Err(io::Error::new(",
+            ),
+        ],
+        caught_by: "client-tells-vanished-from-slow",
+        clause: 12,
+    }
+    .assert_caught();
+}
+
+/// Declares the server vanished after a read timeout of idle + interval × count: a slow server is abandoned.
+#[test]
+fn client_read_timeout_instead() {
+    Mutant {
+        name: "client-read-timeout-instead",
+        exercise: EX,
+        mistake: "the client reports a vanished server after a read timeout of idle + interval × count",
+        file: CLIENT,
+        replace: &[
+            ("        keepalive::enable(&stream, settings)?;\n", "        keepalive::enable(&stream, settings)?;\n        stream.set_read_timeout(Some(settings.idle + settings.interval * settings.count))?;\n"),
+            ("            Err(e) if e.kind() == ErrorKind::TimedOut => Err(io::Error::new(", "            Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => Err(io::Error::new("),
+        ],
+        caught_by: "client-tells-vanished-from-slow",
+        clause: 13,
     }
     .assert_caught();
 }

@@ -70,12 +70,17 @@ impl Connection {
             Ok(reply) => Ok(reply),
             Err(e) if closed_by_server(&e) => {
                 eprintln!("the server closed the connection ({e}); reconnecting to send {request:?} again");
-                *self = Connection::open(self.addr, &self.settings)?;
-                self.exchange(request).map_err(|e| {
-                    io::Error::new(
-                        e.kind(),
-                        format!("request {request:?} got no answer, even after reconnecting once: {e}"),
-                    )
+                // The second and last attempt. If it fails too, the error
+                // starts with the fixed words `no answer to REQUEST` that the
+                // task asks for (main prints `error: ` before it); a vanished
+                // server keeps its own words.
+                let retry = Connection::open(self.addr, &self.settings).and_then(|fresh| {
+                    *self = fresh;
+                    self.exchange(request)
+                });
+                retry.map_err(|e| match e.kind() {
+                    ErrorKind::TimedOut => e,
+                    kind => io::Error::new(kind, format!("no answer to {request}: {e}")),
                 })
             }
             Err(e) => Err(e),
@@ -94,9 +99,11 @@ impl Connection {
             )),
             Ok(_) => Ok(reply.trim_end_matches('\n').to_string()),
             // ETIMEDOUT on a blocked read: keepalive probes went unanswered.
+            // The message starts with the fixed words `server vanished` that
+            // the task asks for (main prints `error: ` before it).
             Err(e) if e.kind() == ErrorKind::TimedOut => Err(io::Error::new(
                 e.kind(),
-                format!("the server {} vanished: keepalive probes went unanswered ({e})", self.addr),
+                format!("server vanished: keepalive probes to {} went unanswered ({e})", self.addr),
             )),
             Err(e) => Err(e),
         }
