@@ -230,6 +230,8 @@ fn cgroup_parent() -> Result<CgroupParent, String> {
 #[derive(Default)]
 struct Policy {
     hidden: Vec<PathBuf>,
+    /// Hidden from programs only: builds need them (the work copy).
+    hidden_from_programs: Vec<PathBuf>,
     /// Things that stood in the way at run time, reported once each.
     degraded: Vec<String>,
 }
@@ -237,6 +239,7 @@ struct Policy {
 fn policy() -> std::sync::MutexGuard<'static, Policy> {
     static POLICY: Mutex<Policy> = Mutex::new(Policy {
         hidden: Vec::new(),
+        hidden_from_programs: Vec::new(),
         degraded: Vec::new(),
     });
     POLICY.lock().unwrap_or_else(|p| p.into_inner())
@@ -251,6 +254,16 @@ pub fn hide(path: &Path) {
     let mut policy = policy();
     if !policy.hidden.contains(&path) {
         policy.hidden.push(path);
+    }
+}
+
+/// Hides `path` from programs only (builds still see it): the work copy
+/// that a submission is built in.
+pub fn hide_from_programs(path: &Path) {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut policy = policy();
+    if !policy.hidden_from_programs.contains(&path) {
+        policy.hidden_from_programs.push(path);
     }
 }
 
@@ -661,7 +674,16 @@ pub(crate) fn spawn_program(command: &mut Command, cell: &Cell, joins: Joins) ->
     if host.mount_ns.is_ok() {
         plan.mount_ns = true;
         plan.mount_proc = joins == Joins::Nothing && host.pid_ns.is_ok();
-        add_hidden(&mut plan, &hidden(), &[&scratch, Path::new(command.get_program())]);
+        let mut paths = hidden();
+        paths.extend(policy().hidden_from_programs.iter().cloned());
+        let preload = command
+            .get_envs()
+            .find(|(k, _)| *k == "LD_PRELOAD")
+            .and_then(|(_, v)| v.map(PathBuf::from));
+        let program = PathBuf::from(command.get_program());
+        let mut keep = vec![scratch.as_path(), program.as_path()];
+        keep.extend(preload.as_deref());
+        add_hidden(&mut plan, &paths, &keep);
     }
     install(command, plan);
     let child = spawn_in_pid_namespace(command, host.pid_ns.is_ok())?;
@@ -689,6 +711,8 @@ pub struct BuildJail {
     pub cargo_home: PathBuf,
     /// Folders the build writes: its target directory.
     pub writable: Vec<PathBuf>,
+    /// The sandbox user's uid and gid.
+    pub owner: (u32, u32),
 }
 
 impl BuildJail {
@@ -722,7 +746,14 @@ impl BuildJail {
             toolchain,
             cargo_home,
             writable: vec![target_dir.to_path_buf()],
+            owner: (uid, gid),
         }))
+    }
+
+    /// Gives `dir` (and what it holds) to the sandbox user, for a folder the
+    /// build must write.
+    pub fn give(&self, dir: &Path) -> io::Result<()> {
+        chown_tree(dir, self.owner.0, self.owner.1)
     }
 
     /// `cargo` as seen inside the jail.
@@ -751,13 +782,10 @@ impl BuildJail {
         let mut plan = ChildPlan {
             rlimits: rlimits(BUILD_LIMITS),
             mount_ns: true,
-            identity: host().identity.clone().ok(),
+            identity: Some(self.owner),
             ..ChildPlan::default()
         };
-        if let Some((uid, gid)) = plan.identity {
-            let _ = (uid, gid);
-            plan.rlimits.push((nix::libc::RLIMIT_NPROC, PROCESS_LIMIT));
-        }
+        plan.rlimits.push((nix::libc::RLIMIT_NPROC, PROCESS_LIMIT));
         plan.binds.push((cstring(&self.sysroot), cstring(&self.toolchain)));
         let mut keep: Vec<&Path> = self.writable.iter().map(PathBuf::as_path).collect();
         keep.push(&self.toolchain);
@@ -894,6 +922,14 @@ fn add_hidden(plan: &mut ChildPlan, hidden: &[PathBuf], keep: &[&Path]) {
         .map(|k| std::fs::canonicalize(k).unwrap_or_else(|_| k.to_path_buf()))
         .collect();
     for path in hidden {
+        // Inside another hidden folder: already out of sight (and, once that
+        // folder is covered, no longer there to mount on).
+        if hidden
+            .iter()
+            .any(|h| h != path && path.starts_with(h) && !keep.iter().any(|k| k.starts_with(h)))
+        {
+            continue;
+        }
         if keep.iter().any(|k| k.starts_with(path)) {
             degrade(format!(
                 "{} holds files learner code needs, so it could not be hidden",

@@ -123,6 +123,11 @@ pub struct Grade {
     pub duration: Duration,
     /// The most the grade could have taken: build limits plus test limits.
     pub bound: Duration,
+    /// Each wall of the sandbox and whether it stood in this run (see
+    /// `grader::sandbox::protections`); the ones that did not are also in
+    /// `warnings`, once each, starting `sandbox:`. Data for the formats.
+    #[allow(dead_code)]
+    pub protections: Vec<grader::sandbox::Protection>,
 }
 
 impl Grade {
@@ -160,7 +165,7 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
     let instructor = Cargo::for_workspace(&manifest.root, false);
 
     // Where to build: the instructor's own workspace, or a fresh copy of it
-    // holding the submission's exercise sources.
+    // holding the submission's exercise sources, built in the sandbox.
     let mut warnings = Vec::new();
     let (cargo, graded) = match &args.submission {
         None => (
@@ -168,20 +173,12 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
             format!("{}/ of {}", args.kind.dir_name(), manifest.root.display()),
         ),
         Some(dir) => {
-            // The copy and its target directory; a fixed --work keeps compiled
-            // dependencies from one submission to the next.
             let work = match &args.work {
                 Some(work) => work.clone(),
-                None => instructor.target_dir.join("socklings").join("grade").join(work_name(dir)),
+                None => default_work(dir)?,
             };
-            eprintln!("socklings: preparing {} in {}", dir.display(), work.display());
-            let prepared = submission::prepare(manifest, dir, &work)?;
-            warnings.extend(prepared.warnings);
-            let cargo = Cargo {
-                root: prepared.root,
-                target_dir: work.join("target"),
-                color: false,
-            };
+            let (cargo, prepared_warnings) = prepare_submission(manifest, &instructor, dir, &work, args.output.as_deref())?;
+            warnings.extend(prepared_warnings);
             (cargo, format!("submission {}", dir.display()))
         }
     };
@@ -193,9 +190,20 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
     };
     let mut bound = args.build_limit;
     eprintln!("socklings: building the grader's short-writes library");
+    // The grader's own library, built by the instructor's cargo from the
+    // instructor's sources, never by the sandbox.
     let short_writes = if cfg!(target_os = "linux") {
-        match cargo.build_within(SHORT_WRITES_PACKAGE, None, args.build_limit) {
-            Ok(()) => Some(cargo.bin_dir().join("libsocklings_short_writes.so")).filter(|p| p.exists()),
+        match instructor.build_within(SHORT_WRITES_PACKAGE, None, args.build_limit) {
+            Ok(()) => Some(instructor.bin_dir().join("libsocklings_short_writes.so"))
+                .filter(|p| p.exists())
+                .map(|p| {
+                    if args.submission.is_some() {
+                        stage(&[p.clone()], "lib").map(|d| d.join(p.file_name().unwrap_or_default()))
+                    } else {
+                        Ok(p)
+                    }
+                })
+                .transpose()?,
             Err(e) => {
                 warnings.push(format!(
                     "the grader's short-writes library did not build, so the tests that need it fail: {}",
@@ -223,10 +231,17 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         let build_duration = build_started.elapsed();
         let graded = match built {
             Ok(()) => {
+                // A submission's programs run from a copy of its binaries that
+                // the sandbox user cannot change (see `stage`).
+                let bin_dir = if args.submission.is_some() {
+                    stage(&binaries(&cargo.bin_dir(), &package), &exercise.id)?
+                } else {
+                    cargo.bin_dir()
+                };
                 let target = grader::Target {
                     kind: args.kind,
                     package,
-                    bin_dir: cargo.bin_dir(),
+                    bin_dir,
                     source_dir,
                     short_writes: short_writes.clone(),
                 };
@@ -245,9 +260,19 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         exercises.push(graded);
     }
 
+    // Once, in every report: the walls that did not stand in this run.
+    let protections = grader::sandbox::protections();
+    if args.submission.is_some() && cargo.jail.is_none() {
+        warnings.push(
+            "sandbox: builds not sandboxed: the grader does not run as root, so the submission was built as the grader's own user".into(),
+        );
+    }
+    warnings.extend(grader::sandbox::missing_protections());
+
     let grade = Grade {
         graded,
         seed,
+        protections,
         require_all: args.require_all,
         exercises,
         warnings,
@@ -315,6 +340,127 @@ pub fn build_log(report: &ExerciseReport) -> Option<&str> {
         ExerciseStatus::DoesNotCompile(log) => Some(log),
         _ => None,
     }
+}
+
+/// The default work folder of a submission: under the system's temporary
+/// folder, never inside the instructor's workspace or its target directory,
+/// so that nothing built from the submission can reach either by a relative
+/// path.
+fn default_work(dir: &Path) -> Result<PathBuf, String> {
+    let base = std::env::temp_dir().join("socklings-grade");
+    match std::fs::symlink_metadata(&base) {
+        Ok(meta) if meta.file_type().is_symlink() || !meta.is_dir() => {
+            return Err(format!("{} is not a folder (a symbolic link?); remove it", base.display()));
+        }
+        Ok(meta) => {
+            use std::os::unix::fs::MetadataExt;
+            let me = grader_euid();
+            if meta.uid() != me {
+                return Err(format!(
+                    "{} belongs to another user (uid {}); remove it or pass --work",
+                    base.display(),
+                    meta.uid()
+                ));
+            }
+        }
+        Err(_) => {
+            std::fs::create_dir_all(&base).map_err(|e| format!("cannot create {}: {e}", base.display()))?;
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+    Ok(base.join(work_name(dir)))
+}
+
+/// This process's effective uid.
+fn grader_euid() -> u32 {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap_or(u32::MAX)
+}
+
+/// Copies the submission into `work`, sets up the sandbox for its builds
+/// and programs, and returns the cargo to build it with.
+fn prepare_submission(
+    manifest: &Manifest,
+    instructor: &Cargo,
+    dir: &Path,
+    work: &Path,
+    output: Option<&Path>,
+) -> Result<(Cargo, Vec<String>), String> {
+    let absolute = |p: &Path| {
+        let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        std::fs::canonicalize(&p).unwrap_or(p)
+    };
+    let work = absolute(work);
+    let (root, target) = (absolute(&manifest.root), absolute(&instructor.target_dir));
+    for (inside, what) in [(&root, "the instructor's workspace"), (&target, "its target directory")] {
+        if work.starts_with(inside) {
+            return Err(format!(
+                "--work {} lies inside {what} ({}); a submission's build could reach the answers from there by a relative path. Choose a folder outside it (the default is under {})",
+                work.display(),
+                inside.display(),
+                std::env::temp_dir().display()
+            ));
+        }
+    }
+    eprintln!("socklings: preparing {} in {}", dir.display(), work.display());
+    let prepared = submission::prepare(manifest, dir, &work)?;
+    let target_dir = work.join("target");
+    let jail = grader::sandbox::BuildJail::prepare(&work, &target_dir)?;
+    // Learner builds and programs never see the instructor's files; programs
+    // do not see the work copy either (they run from staged binaries).
+    grader::sandbox::hide(&root);
+    grader::sandbox::hide(&target);
+    if let Some(report) = output.and_then(|o| absolute(o).parent().map(Path::to_path_buf))
+        && !absolute(&std::env::temp_dir()).starts_with(&report)
+    {
+        grader::sandbox::hide(&report);
+    }
+    grader::sandbox::hide_from_programs(&work);
+    let cargo = Cargo {
+        root: prepared.root,
+        target_dir,
+        color: false,
+        jail,
+    };
+    Ok((cargo, prepared.warnings))
+}
+
+/// The files in `bin_dir` built for `package`: its programs and its probe.
+fn binaries(bin_dir: &Path, package: &str) -> Vec<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(entries) = std::fs::read_dir(bin_dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            (name == package || name.starts_with(&format!("{package}-")))
+                && !name.contains('.')
+                && std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .collect()
+}
+
+/// Copies `files` into a fresh folder of this run owned by the grader
+/// (`<temp>/socklings-run-PID/NAME`), from which programs are started: the
+/// sandbox user can run them but not replace them, so nothing a program
+/// does can change what a later test (or exercise) runs.
+fn stage(files: &[PathBuf], name: &str) -> Result<PathBuf, String> {
+    let dir = grader::sandbox::run_dir().map_err(|e| e.to_string())?.join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
+    for file in files {
+        let to = dir.join(file.file_name().unwrap_or_default());
+        std::fs::copy(file, &to).map_err(|e| format!("cannot copy {} to {}: {e}", file.display(), to.display()))?;
+        let _ = std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755));
+    }
+    Ok(dir)
 }
 
 /// A folder name for a submission's working copy: its own name, made safe,
