@@ -8,7 +8,9 @@
 //! daemon that also lost its parent (it double-forked) is no descendant any
 //! more, so every program also carries an environment variable naming its
 //! test (`SOCKLINGS_TEST`), which children inherit through fork, `setsid` and
-//! exec; at the end the grader kills every process that carries it.
+//! exec; at the end the grader kills every process that carries it. That is
+//! the fallback: where the grader is root, `sandbox` also gives each program
+//! a PID namespace and the test a cgroup, from which nothing escapes.
 //! **Invariant:** no test leaves a process running.
 //!
 //! Output is read in chunks on two threads, split into lines (each cut at

@@ -194,16 +194,15 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
     // instructor's sources, never by the sandbox.
     let short_writes = if cfg!(target_os = "linux") {
         match instructor.build_within(SHORT_WRITES_PACKAGE, None, args.build_limit) {
-            Ok(()) => Some(instructor.bin_dir().join("libsocklings_short_writes.so"))
-                .filter(|p| p.exists())
-                .map(|p| {
-                    if args.submission.is_some() {
-                        stage(&[p.clone()], "lib").map(|d| d.join(p.file_name().unwrap_or_default()))
-                    } else {
-                        Ok(p)
-                    }
-                })
-                .transpose()?,
+            Ok(()) => {
+                let library = instructor.bin_dir().join("libsocklings_short_writes.so");
+                match (library.exists(), args.submission.is_some()) {
+                    (false, _) => None,
+                    (true, false) => Some(library),
+                    // A copy the sandbox user cannot replace (see `stage`).
+                    (true, true) => Some(stage(std::slice::from_ref(&library), "lib")?.join("libsocklings_short_writes.so")),
+                }
+            }
             Err(e) => {
                 warnings.push(format!(
                     "the grader's short-writes library did not build, so the tests that need it fail: {}",
