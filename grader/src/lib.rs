@@ -29,6 +29,10 @@ pub mod process;
 pub mod procfs;
 pub mod registry;
 pub mod runner;
+#[cfg(target_os = "linux")]
+pub mod sandbox;
+#[cfg(not(target_os = "linux"))]
+#[path = "sandbox_other.rs"]
 pub mod sandbox;
 pub mod transcript;
 

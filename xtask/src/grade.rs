@@ -351,9 +351,11 @@ fn default_work(dir: &Path) -> Result<PathBuf, String> {
         Ok(meta) if meta.file_type().is_symlink() || !meta.is_dir() => {
             return Err(format!("{} is not a folder (a symbolic link?); remove it", base.display()));
         }
+        #[cfg(unix)]
         Ok(meta) => {
+            // Someone else's folder in a shared /tmp could hold links of theirs.
             use std::os::unix::fs::MetadataExt;
-            let me = grader_euid();
+            let me = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(meta.uid());
             if meta.uid() != me {
                 return Err(format!(
                     "{} belongs to another user (uid {}); remove it or pass --work",
@@ -362,20 +364,36 @@ fn default_work(dir: &Path) -> Result<PathBuf, String> {
                 ));
             }
         }
+        #[cfg(not(unix))]
+        Ok(_) => {}
         Err(_) => {
             std::fs::create_dir_all(&base).map_err(|e| format!("cannot create {}: {e}", base.display()))?;
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755));
+            open_to_all(&base);
         }
     }
     Ok(base.join(work_name(dir)))
 }
 
-/// This process's effective uid.
-fn grader_euid() -> u32 {
-    std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
-        .unwrap_or(u32::MAX)
+/// Mode 0755: the sandbox user may read and run, not change.
+fn open_to_all(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// A regular file that can be run.
+fn is_program(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    meta.is_file()
 }
 
 /// Copies the submission into `work`, sets up the sandbox for its builds
@@ -428,7 +446,6 @@ fn prepare_submission(
 
 /// The files in `bin_dir` built for `package`: its programs and its probe.
 fn binaries(bin_dir: &Path, package: &str) -> Vec<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
     let Ok(entries) = std::fs::read_dir(bin_dir) else {
         return Vec::new();
     };
@@ -436,10 +453,11 @@ fn binaries(bin_dir: &Path, package: &str) -> Vec<PathBuf> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let extension = p.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
             (name == package || name.starts_with(&format!("{package}-")))
-                && !name.contains('.')
-                && std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                && extension == std::env::consts::EXE_EXTENSION
+                && std::fs::symlink_metadata(p).is_ok_and(|m| is_program(&m))
         })
         .collect()
 }
@@ -452,12 +470,11 @@ fn stage(files: &[PathBuf], name: &str) -> Result<PathBuf, String> {
     let dir = grader::sandbox::run_dir().map_err(|e| e.to_string())?.join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
+    open_to_all(&dir);
     for file in files {
         let to = dir.join(file.file_name().unwrap_or_default());
         std::fs::copy(file, &to).map_err(|e| format!("cannot copy {} to {}: {e}", file.display(), to.display()))?;
-        let _ = std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755));
+        open_to_all(&to);
     }
     Ok(dir)
 }
