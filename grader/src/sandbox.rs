@@ -32,7 +32,10 @@
 //!   pid, so `/proc/PID` reads and `pidfd_getfd` keep working. The namespace
 //!   is created by a short-lived thread of the grader (a thread's
 //!   `unshare(CLONE_NEWPID)` applies to the children that thread forks next),
-//!   so the grader's other threads are not affected.
+//!   so the grader's other threads are not affected. One consequence for
+//!   test writers: as process 1, a program receives from the grader only
+//!   SIGKILL, SIGSTOP and the signals it installed a handler for (a SIGTERM
+//!   it does not handle is ignored, where elsewhere it would end it).
 //! - **A cgroup per test.** A cgroup (v2) is a folder of processes the kernel
 //!   accounts for together; writing `1` to its `cgroup.kill` kills them all,
 //!   and `cgroup.events` says when it is empty. Where the `memory` and `pids`
@@ -425,8 +428,11 @@ struct CellState {
     cgroup: Option<PathBuf>,
     /// `cgroup.procs` of the test's cgroup, written by each child to join it.
     cgroup_procs: Option<std::fs::File>,
-    /// The inode of each program's PID namespace (`/proc/PID/ns/pid`).
-    namespaces: Vec<u64>,
+    /// Each program's PID namespace (`/proc/PID/ns/pid`), held open: an
+    /// open namespace is never freed, so its inode number, by which the
+    /// proof finds its processes, cannot be reused by another test's
+    /// namespace (which the proof would then kill) until the proof is done.
+    namespaces: Vec<(u64, std::fs::File)>,
 }
 
 impl Default for Cell {
@@ -522,8 +528,9 @@ impl Cell {
         }
         if !state.namespaces.is_empty() {
             let deadline = Instant::now() + PROOF_DEADLINE;
+            let inodes: Vec<u64> = state.namespaces.iter().map(|(inode, _)| *inode).collect();
             loop {
-                let alive = in_namespaces(&state.namespaces);
+                let alive = in_namespaces(&inodes);
                 if alive.is_empty() {
                     state.namespaces.clear();
                     break;
@@ -704,9 +711,13 @@ pub(crate) fn spawn_program(command: &mut Command, cell: &Cell, joins: Joins) ->
     install(command, plan);
     let child = spawn_in_pid_namespace(command, host.pid_ns.is_ok())?;
     if host.pid_ns.is_ok() {
+        // The child is not reaped yet (only we reap it), so even if it has
+        // already exited this is still its namespace.
         use std::os::unix::fs::MetadataExt;
-        if let Ok(meta) = std::fs::metadata(format!("/proc/{}/ns/pid", child.id())) {
-            state.namespaces.push(meta.ino());
+        if let Ok(ns) = std::fs::File::open(format!("/proc/{}/ns/pid", child.id()))
+            && let Ok(meta) = ns.metadata()
+        {
+            state.namespaces.push((meta.ino(), ns));
         }
     }
     Ok(child)
