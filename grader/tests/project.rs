@@ -4,6 +4,7 @@
 //! - `references`: every stub reads "not started", every solution passes;
 //! - `catalogue`: every known-wrong program fails the hidden test it should;
 //! - `harness`: hung and forking programs end within their limit, leaving nothing;
+//! - `sandbox`: every wall the sandbox reports in force stands around a program;
 //! - `docs`: the book's links, anchors and shell sessions, and its claims about sockets.
 
 mod util;
@@ -12,3 +13,4 @@ mod catalogue;
 mod docs;
 mod harness;
 mod references;
+mod sandbox;
