@@ -458,7 +458,10 @@ impl Cell {
         if let Some(dir) = &state.scratch {
             return Ok(dir.clone());
         }
-        let dir = run_dir()?.join(format!("test-{}", next_id()));
+        // Directly in the temporary folder, not in `run_dir`: a process that
+        // never calls `cleanup` (a test binary) then leaves nothing behind.
+        let dir = std::env::temp_dir().join(format!("socklings-test-{}-{}", std::process::id(), next_id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir)?;
         #[cfg(unix)]
         {
@@ -591,7 +594,7 @@ fn next_id() -> usize {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// This grader process's folder for scratch folders and staged binaries:
+/// This grader process's folder for staged binaries (see xtask's `grade`):
 /// `<temp>/socklings-run-<pid>`, owned by the grader, readable by others
 /// only through names they are given (mode 0711).
 pub fn run_dir() -> io::Result<PathBuf> {

@@ -97,7 +97,7 @@ pub(crate) fn spawn_program(command: &mut Command, cell: &Cell, _joins: Joins) -
         match &*slot {
             Some(dir) => dir.clone(),
             None => {
-                let dir = run_dir()?.join(format!("test-{:p}", cell));
+                let dir = std::env::temp_dir().join(format!("socklings-test-{}-{:p}", std::process::id(), cell));
                 std::fs::create_dir_all(&dir)?;
                 *slot = Some(dir.clone());
                 dir
