@@ -3,7 +3,11 @@
 //!
 //! With `--submission DIR` the learner's exercise sources are graded inside a
 //! fresh copy of the instructor's workspace, with the instructor's grader (see
-//! `submission`). Each build has its own time limit and never eats a test's
+//! `submission`). That copy lies outside the instructor's workspace and target
+//! directory (by default under the system's temporary folder), and its builds
+//! and programs run in the sandbox (`grader::sandbox`), which hides the
+//! instructor's files from them; the grade lists the sandbox's walls and
+//! warns, once, about each one not in force. Each build has its own time limit and never eats a test's
 //! time; each test has its own limit; so the whole grade is bounded by the sum
 //! of those limits, whatever the submission does.
 
