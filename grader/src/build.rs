@@ -25,6 +25,9 @@ pub struct Cargo {
     pub target_dir: PathBuf,
     /// Pass `--color always` (the caller prints to a terminal).
     pub color: bool,
+    /// Run cargo in the sandbox (`grade --submission` as root): as the
+    /// sandbox user, offline, with the instructor's files hidden.
+    pub jail: Option<crate::sandbox::BuildJail>,
 }
 
 impl Cargo {
@@ -42,6 +45,7 @@ impl Cargo {
             root: root.to_path_buf(),
             target_dir,
             color,
+            jail: None,
         }
     }
 
@@ -52,28 +56,16 @@ impl Cargo {
     /// Builds `package` of the workspace (or of `manifest_path` when given).
     /// On failure returns the compiler's messages.
     pub fn build(&self, package: &str, manifest_path: Option<&Path>) -> Result<(), String> {
-        self.run("build", package, manifest_path, &[])
-    }
-
-    /// Runs `cargo SUBCOMMAND --package PACKAGE ... -- TOOL_ARGS` (build,
-    /// clippy); on failure returns the compiler's messages.
-    pub fn run(&self, subcommand: &str, package: &str, manifest_path: Option<&Path>, tool_args: &[&str]) -> Result<(), String> {
-        let output = self
-            .command(subcommand, package, manifest_path, tool_args)
-            .output()
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
-        if output.status.success() {
-            return Ok(());
-        }
-        Err(diagnostics(&output.stderr))
+        self.run("build", package, manifest_path, &[], None).map_err(|e| e.log)
     }
 
     /// Builds a crate under test, from `source_dir` (with `manifest_path` when
     /// it is outside the workspace, as mutants are), then the exercise's extra
     /// steps (see `extras`). The one way check, grade and the project's
     /// mutants build what they test, so none of them can skip a step.
-    /// With `limit`, cargo's build is stopped when it runs past it (the extra
-    /// steps then compile the same sources that just built within it).
+    /// With `limit`, every step together (the crate, its clippy check, its
+    /// probe) must finish within it; cargo and everything it started are
+    /// stopped when it passes.
     pub fn build_crate(
         &self,
         exercise: &Exercise,
@@ -82,40 +74,67 @@ impl Cargo {
         manifest_path: Option<&Path>,
         limit: Option<Duration>,
     ) -> Result<(), BuildError> {
-        match limit {
-            Some(limit) => self.build_within(package, manifest_path, limit)?,
-            None => self
-                .build(package, manifest_path)
-                .map_err(|log| BuildError { log, timed_out: false })?,
-        }
-        crate::extras::build(self, exercise, package, source_dir, manifest_path).map_err(|log| BuildError { log, timed_out: false })
+        let deadline = limit.map(|l| (Instant::now() + l, l));
+        self.run("build", package, manifest_path, &[], deadline)?;
+        crate::extras::build(self, exercise, package, source_dir, manifest_path, deadline)
     }
 
     /// Like [`Cargo::build`], but stops cargo (and the compilers and build
     /// scripts it started) when `limit` passes, so a build that never ends
-    /// cannot hold up a grade. Cargo runs in its own process group.
+    /// cannot hold up a grade.
     pub fn build_within(&self, package: &str, manifest_path: Option<&Path>, limit: Duration) -> Result<(), BuildError> {
-        let mut command = self.command("build", package, manifest_path, &[]);
-        command.stdout(Stdio::null()).stderr(Stdio::piped());
+        self.run("build", package, manifest_path, &[], Some((Instant::now() + limit, limit)))
+    }
+
+    /// Runs `cargo SUBCOMMAND --package PACKAGE ... -- TOOL_ARGS` (build,
+    /// clippy); on failure returns the compiler's messages. With `deadline`
+    /// (the instant, and the whole limit it ends, for the message), cargo is
+    /// stopped with everything it started when the instant passes: cargo runs
+    /// in its own process group (and, in the sandbox, as process 1 of its own
+    /// PID namespace, whose processes all die with it).
+    pub fn run(
+        &self,
+        subcommand: &str,
+        package: &str,
+        manifest_path: Option<&Path>,
+        tool_args: &[&str],
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<(), BuildError> {
+        let mut command = self.command(subcommand, package, manifest_path, tool_args);
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let mut child = command.spawn().map_err(|e| BuildError {
+        let spawned = match &self.jail {
+            Some(jail) => jail.spawn(&mut command),
+            None => command.spawn(),
+        };
+        let mut child = spawned.map_err(|e| BuildError {
             log: format!("cannot run cargo: {e}"),
             timed_out: false,
         })?;
         let mut stderr = child.stderr.take();
         let reader = std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(pipe) = stderr.as_mut() {
-                let _ = pipe.read_to_end(&mut bytes);
+            // Keep the first MAX_LOG bytes of the compiler's messages; read
+            // (and drop) the rest so that cargo never blocks on a full pipe.
+            let mut kept = Vec::new();
+            let mut chunk = [0u8; 8192];
+            let mut dropped = 0usize;
+            while let Some(pipe) = stderr.as_mut() {
+                match pipe.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let take = n.min(MAX_LOG.saturating_sub(kept.len()));
+                        kept.extend_from_slice(&chunk[..take]);
+                        dropped += n - take;
+                    }
+                }
             }
-            bytes
+            (kept, dropped)
         });
-        let deadline = Instant::now() + limit;
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break Some(status),
-                Ok(None) if Instant::now() >= deadline => break None,
+                Ok(None) if deadline.is_some_and(|(at, _)| Instant::now() >= at) => break None,
                 Ok(None) => std::thread::sleep(Duration::from_millis(20)),
                 Err(_) => break None,
             }
@@ -125,18 +144,18 @@ impl Cargo {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let stderr = reader.join().unwrap_or_default();
+        let (stderr, dropped) = reader.join().unwrap_or_default();
+        let mut log = diagnostics(&stderr);
+        if dropped > 0 {
+            log.push_str(&format!("\n[... {dropped} more bytes of compiler output not kept]"));
+        }
         match status {
             Some(s) if s.success() => Ok(()),
-            Some(_) => Err(BuildError {
-                log: diagnostics(&stderr),
-                timed_out: false,
-            }),
+            Some(_) => Err(BuildError { log, timed_out: false }),
             None => Err(BuildError {
                 log: format!(
-                    "build timed out: cargo did not finish within {} s and was stopped.\n{}",
-                    limit.as_secs(),
-                    diagnostics(&stderr)
+                    "build timed out: cargo did not finish within {} s and was stopped.\n{log}",
+                    deadline.map(|(_, l)| l.as_secs()).unwrap_or(0),
                 ),
                 timed_out: true,
             }),
@@ -144,7 +163,10 @@ impl Cargo {
     }
 
     fn command(&self, subcommand: &str, package: &str, manifest_path: Option<&Path>, tool_args: &[&str]) -> Command {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let cargo = match &self.jail {
+            Some(jail) => jail.cargo().into_os_string(),
+            None => std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
+        };
         let mut command = Command::new(cargo);
         command.current_dir(&self.root).arg(subcommand).arg("--package").arg(package);
         if let Some(path) = manifest_path {
@@ -156,6 +178,10 @@ impl Cargo {
             .arg("--message-format")
             .arg("short");
         command.arg("--color").arg(if self.color { "always" } else { "never" });
+        if let Some(jail) = &self.jail {
+            command.arg("--offline");
+            jail.apply(&mut command);
+        }
         if !tool_args.is_empty() {
             command.arg("--").args(tool_args);
         }
@@ -187,6 +213,9 @@ impl Cargo {
         })
     }
 }
+
+/// The most compiler output kept from one cargo run.
+const MAX_LOG: usize = 256 * 1024;
 
 /// A build that failed: the compiler's messages, or a build that ran out of time.
 #[derive(Debug, Clone)]

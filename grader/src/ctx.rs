@@ -75,6 +75,8 @@ pub struct Ctx {
     pub(crate) target: Target,
     pub(crate) groups: Groups,
     pub(crate) panics: Panics,
+    /// The test's sandbox: scratch folder, cgroup, PID namespaces.
+    pub(crate) cell: Arc<crate::sandbox::Cell>,
     /// The seed for anything random in this test, printed in the transcript
     /// so that a failure can be replayed exactly.
     pub seed: u64,
@@ -90,6 +92,7 @@ impl Ctx {
             target,
             groups: Arc::default(),
             panics: Arc::default(),
+            cell: Arc::default(),
             seed,
             started: Instant::now(),
             limit,
@@ -136,14 +139,8 @@ impl Ctx {
             command.env(k, v);
         }
         self.step(format!("started {name}: {shown} {}", args.join(" ")));
-        Program::start(
-            command,
-            name.to_string(),
-            self.transcript.clone(),
-            self.groups.clone(),
-            self.panics.clone(),
-        )
-        .map_err(|e| Failure::io(&format!("starting {}", path.display()), &e))
+        Program::start(command, name.to_string(), self, process::Joins::Nothing)
+            .map_err(|e| Failure::io(&format!("starting {}", path.display()), &e))
     }
 
     /// The environment that loads the short-writes library (see
@@ -256,9 +253,11 @@ impl Ctx {
     }
 
     /// Called by the runner when the test ends: kills every process the test
-    /// started (see `process::kill_test`).
-    pub(crate) fn finish(&self) {
+    /// started (see `process::kill_test`), then proves that none is left
+    /// (see `sandbox::Cell::finish`); `Err` names the survivors.
+    pub(crate) fn finish(&self) -> Result<(), String> {
         process::kill_test(&self.groups);
+        self.cell.finish()
     }
 }
 

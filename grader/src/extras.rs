@@ -2,8 +2,8 @@
 //! a clippy check of methods the exercise forbids, and a *probe*, a small
 //! program of the grader's that calls the learner's functions in-process.
 //!
-//! Both run before any clock starts, like the build itself, and both read
-//! the exercise from data rather than code:
+//! Both run before any clock starts, like the build itself, within the same
+//! build limit, and both read the exercise from data rather than code:
 //!
 //! - **Forbidden methods.** A crate with a `clippy.toml` (for example one
 //!   whose `disallowed-methods` lists `std::io::Read::read_exact`) is checked
@@ -19,27 +19,41 @@
 //!   the crate's folder, it works the same for `exercises/`, `solutions/` and
 //!   mutants, and the hidden checks stay in `grader/`.
 
-use crate::build::Cargo;
+use crate::build::{BuildError, Cargo};
 use crate::manifest::Exercise;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// The role (see `Target::bin`) of an exercise's probe binary.
 pub const PROBE_ROLE: &str = "functions";
 
 /// Runs the extra build steps for the crate `package` in `source_dir`
 /// (`manifest_path` when it is outside the workspace, as mutants are).
-pub fn build(cargo: &Cargo, exercise: &Exercise, package: &str, source_dir: &Path, manifest_path: Option<&Path>) -> Result<(), String> {
+/// `deadline` (when given) bounds every step, like the crate's own build.
+pub fn build(
+    cargo: &Cargo,
+    exercise: &Exercise,
+    package: &str,
+    source_dir: &Path,
+    manifest_path: Option<&Path>,
+    deadline: Option<(Instant, Duration)>,
+) -> Result<(), BuildError> {
     if source_dir.join("clippy.toml").exists() {
-        forbidden_methods(cargo, package, manifest_path)?;
+        forbidden_methods(cargo, package, manifest_path, deadline)?;
     }
     let probe = cargo.root.join("grader").join("probes").join(format!("e{}.rs", exercise.number()));
     if probe.exists() {
-        build_probe(cargo, package, source_dir, &probe)?;
+        build_probe(cargo, package, source_dir, &probe, deadline)?;
     }
     Ok(())
 }
 
-fn forbidden_methods(cargo: &Cargo, package: &str, manifest_path: Option<&Path>) -> Result<(), String> {
+fn forbidden_methods(
+    cargo: &Cargo,
+    package: &str,
+    manifest_path: Option<&Path>,
+    deadline: Option<(Instant, Duration)>,
+) -> Result<(), BuildError> {
     // Only this lint: clippy's other deny-by-default lints are not this
     // check's business (and a learner's draft may well trip them).
     match cargo.run(
@@ -47,17 +61,60 @@ fn forbidden_methods(cargo: &Cargo, package: &str, manifest_path: Option<&Path>)
         package,
         manifest_path,
         &["-A", "clippy::all", "-F", "clippy::disallowed_methods"],
+        deadline,
     ) {
         Ok(()) => Ok(()),
         // No clippy on this machine (rustup's minimal profile): nothing to enforce with.
-        Err(log) if log.contains("no such command") => Ok(()),
-        Err(log) => Err(format!(
-            "{log}\n\nThis exercise's clippy.toml forbids the methods named above: write the loop they hide yourself."
-        )),
+        Err(e) if !e.timed_out && e.log.contains("no such command") => Ok(()),
+        Err(e) if e.timed_out => Err(e),
+        Err(e) => Err(BuildError {
+            log: format!(
+                "{}\n\nThis exercise's clippy.toml forbids the methods named above: write the loop they hide yourself.",
+                e.log
+            ),
+            timed_out: false,
+        }),
     }
 }
 
-fn build_probe(cargo: &Cargo, package: &str, source_dir: &Path, probe: &Path) -> Result<(), String> {
+fn build_probe(
+    cargo: &Cargo,
+    package: &str,
+    source_dir: &Path,
+    probe: &Path,
+    deadline: Option<(Instant, Duration)>,
+) -> Result<(), BuildError> {
+    build_probe_crate(cargo, package, source_dir, probe, deadline).map_err(|e| match e {
+        Step::Prepare(log) => BuildError { log, timed_out: false },
+        Step::Build(e) if e.timed_out => e,
+        Step::Build(e) => BuildError {
+            log: format!(
+                "the grader's in-process checks (grader/probes) do not compile with your code:\n{}",
+                e.log
+            ),
+            timed_out: false,
+        },
+    })
+}
+
+enum Step {
+    Prepare(String),
+    Build(BuildError),
+}
+
+impl From<String> for Step {
+    fn from(log: String) -> Step {
+        Step::Prepare(log)
+    }
+}
+
+fn build_probe_crate(
+    cargo: &Cargo,
+    package: &str,
+    source_dir: &Path,
+    probe: &Path,
+    deadline: Option<(Instant, Duration)>,
+) -> Result<(), Step> {
     let text = std::fs::read_to_string(probe).map_err(|e| format!("cannot read {}: {e}", probe.display()))?;
     let modules: Vec<&str> = text
         .lines()
@@ -86,9 +143,14 @@ fn build_probe(cargo: &Cargo, package: &str, source_dir: &Path, probe: &Path) ->
     );
     write_if_changed(&dir.join("main.rs"), &main)?;
     write_if_changed(&dir.join("Cargo.toml"), &manifest)?;
+    // In the sandbox cargo runs as another user, who writes Cargo.lock here.
+    if let Some(jail) = &cargo.jail {
+        jail.give(&dir)
+            .map_err(|e| format!("cannot give {} to the sandbox user: {e}", dir.display()))?;
+    }
     cargo
-        .build(&name, Some(&dir.join("Cargo.toml")))
-        .map_err(|log| format!("the grader's in-process checks (grader/probes) do not compile with your code:\n{log}"))
+        .run("build", &name, Some(&dir.join("Cargo.toml")), &[], deadline)
+        .map_err(Step::Build)
 }
 
 /// Writes `text` unless the file already holds it, so cargo sees no change.

@@ -12,6 +12,8 @@
 //! - [`runner`]: runs each test on its own thread with a time limit;
 //! - [`ctx`], [`process`]: what a test works with (programs in their own
 //!   process group, logged loopback clients);
+//! - [`sandbox`]: the one door through which learner code starts (separate
+//!   user, private mounts, PID namespace, cgroup, limits, empty environment);
 //! - [`transcript`], [`oserror`]: what the learner reads when a test fails.
 
 pub mod build;
@@ -28,6 +30,11 @@ pub mod process;
 pub mod procfs;
 pub mod registry;
 pub mod runner;
+#[cfg(target_os = "linux")]
+pub mod sandbox;
+#[cfg(not(target_os = "linux"))]
+#[path = "sandbox_other.rs"]
+pub mod sandbox;
 pub mod transcript;
 
 use std::path::PathBuf;

@@ -8,16 +8,21 @@
 //! daemon that also lost its parent (it double-forked) is no descendant any
 //! more, so every program also carries an environment variable naming its
 //! test (`SOCKLINGS_TEST`), which children inherit through fork, `setsid` and
-//! exec; at the end the grader kills every process that carries it.
+//! exec; at the end the grader kills every process that carries it. That is
+//! the fallback: where the grader is root, `sandbox` also gives each program
+//! a PID namespace and the test a cgroup, from which nothing escapes.
 //! **Invariant:** no test leaves a process running.
 //!
-//! Output is read line by line on two threads and copied into the transcript
-//! with a `[your program]` prefix. A `todo!()` panic is recognised here so the
+//! Output is read in chunks on two threads, split into lines (each cut at
+//! `MAX_LINE_BYTES`, the rest counted) and copied into the transcript with a
+//! `[your program]` prefix; the transcript itself keeps at most
+//! `transcript::MAX_PROGRAM_BYTES` of a test's output. A `todo!()` panic is recognised here so the
 //! runner can say "not started" instead of "crashed".
 
 use crate::ctx::Failure;
+pub use crate::sandbox::Joins;
 use crate::transcript::Transcript;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
@@ -67,14 +72,11 @@ pub struct Program {
 }
 
 impl Program {
-    /// Starts `command` in a new process group, with stdout and stderr captured.
-    pub(crate) fn start(
-        mut command: Command,
-        name: String,
-        transcript: Transcript,
-        groups: Groups,
-        panics: Panics,
-    ) -> std::io::Result<Program> {
+    /// Starts `command` in a new process group, with stdout and stderr
+    /// captured, through the sandbox (see `sandbox::spawn_program`): the one
+    /// door through which a learner's program starts.
+    pub(crate) fn start(mut command: Command, name: String, ctx: &crate::Ctx, joins: Joins) -> std::io::Result<Program> {
+        let (transcript, groups, panics) = (ctx.transcript.clone(), ctx.groups.clone(), ctx.panics.clone());
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         // Short panic reports: the location and message are what the learner needs.
         command.env("RUST_BACKTRACE", "0");
@@ -84,7 +86,7 @@ impl Program {
             use std::os::unix::process::CommandExt;
             command.process_group(0);
         }
-        let mut child = command.spawn()?;
+        let mut child = crate::sandbox::spawn_program(&mut command, &ctx.cell, joins)?;
         let pid = child.id();
         groups.lock().unwrap_or_else(|p| p.into_inner()).push(pid as i32);
         let seen = Arc::new((Mutex::new(Seen::default()), Condvar::new()));
@@ -254,7 +256,7 @@ pub fn describe_status(status: ExitStatus) -> String {
 }
 
 fn spawn_reader(
-    pipe: impl Read + Send + 'static,
+    mut pipe: impl Read + Send + 'static,
     stream: &'static str,
     who: String,
     seen: Arc<(Mutex<Seen>, Condvar)>,
@@ -262,42 +264,80 @@ fn spawn_reader(
     panics: Panics,
 ) {
     std::thread::spawn(move || {
-        let mut reader = BufReader::new(pipe);
-        let mut buf = Vec::new();
+        // Read in chunks, never a whole line at once: a line is only as long
+        // as the program makes it, and one of 512 MiB without a newline must
+        // not become 512 MiB of the grader's memory. Each line keeps its
+        // first MAX_LINE_BYTES; the rest is counted and said.
+        let mut chunk = [0u8; 8192];
+        let mut line: Vec<u8> = Vec::new();
+        let mut cut = 0usize;
+        let mut kept = 0usize;
+        let mut deliver = |line: &mut Vec<u8>, cut: &mut usize| {
+            let mut text = String::from_utf8_lossy(line).trim_end_matches(['\n', '\r']).to_string();
+            if *cut > 0 {
+                text.push_str(&format!(
+                    " [... {} more bytes of this line not kept: lines are cut at {MAX_LINE_BYTES} bytes]",
+                    *cut
+                ));
+            }
+            line.clear();
+            *cut = 0;
+            if text.trim().is_empty() {
+                return;
+            }
+            transcript.program_line(&who, stream, text.clone());
+            let (lock, cvar) = &*seen;
+            let mut s = lock.lock().unwrap_or_else(|p| p.into_inner());
+            // Keep a bounded amount for the test: a flood must not exhaust memory.
+            let keep = kept + text.len() <= MAX_KEPT_BYTES;
+            if stream == "stderr" {
+                let had_panic = s.panic.is_some();
+                note_panic(&mut s, &text);
+                if let (false, Some(panic)) = (had_panic, &s.panic) {
+                    panics.lock().unwrap_or_else(|p| p.into_inner()).push(panic.clone());
+                }
+                if keep && s.stderr.len() < 10_000 {
+                    kept += text.len();
+                    s.stderr.push(text);
+                }
+            } else if keep && s.stdout.len() < 10_000 {
+                kept += text.len();
+                s.stdout.push(text);
+            }
+            cvar.notify_all();
+        };
         loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_string();
-                    if line.trim().is_empty() {
-                        continue;
-                    }
-                    transcript.program_line(&who, stream, line.clone());
-                    let (lock, cvar) = &*seen;
-                    let mut s = lock.lock().unwrap_or_else(|p| p.into_inner());
-                    if stream == "stderr" {
-                        let had_panic = s.panic.is_some();
-                        note_panic(&mut s, &line);
-                        if let (false, Some(panic)) = (had_panic, &s.panic) {
-                            panics.lock().unwrap_or_else(|p| p.into_inner()).push(panic.clone());
-                        }
-                        // Keep a bounded amount: a flood must not exhaust memory.
-                        if s.stderr.len() < 10_000 {
-                            s.stderr.push(line);
-                        }
-                    } else if s.stdout.len() < 10_000 {
-                        s.stdout.push(line);
-                    }
-                    cvar.notify_all();
+            let n = match pipe.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            for piece in chunk[..n].split_inclusive(|&b| b == b'\n') {
+                let ends = piece.last() == Some(&b'\n');
+                let body = if ends { &piece[..piece.len() - 1] } else { piece };
+                let take = body.len().min(MAX_LINE_BYTES.saturating_sub(line.len()));
+                line.extend_from_slice(&body[..take]);
+                cut += body.len() - take;
+                if ends {
+                    deliver(&mut line, &mut cut);
                 }
             }
+        }
+        if !line.is_empty() || cut > 0 {
+            deliver(&mut line, &mut cut);
         }
         let (lock, cvar) = &*seen;
         lock.lock().unwrap_or_else(|p| p.into_inner()).closed += 1;
         cvar.notify_all();
     });
 }
+
+/// The longest line of a program's output that is kept, in bytes.
+pub const MAX_LINE_BYTES: usize = 4096;
+
+/// The most bytes of one program's stream kept for the test to read.
+const MAX_KEPT_BYTES: usize = 1 << 20;
 
 /// Recognises Rust's panic report: `thread 'main' panicked at src/main.rs:4:5:`
 /// followed by the message on the next line.

@@ -303,22 +303,28 @@ pub fn run_test(exercise: &Exercise, case: &'static TestCase, target: &Target, o
     let transcript = ctx.transcript.clone();
     let groups = ctx.groups.clone();
     let panics = ctx.panics.clone();
+    let cell = ctx.cell.clone();
     let (tx, rx) = mpsc::channel();
     let started = Instant::now();
     let handle = std::thread::Builder::new().name(report.id.clone()).spawn(move || {
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| (case.run)(&mut ctx)));
-        ctx.finish();
-        let _ = tx.send(result);
+        let left = ctx.finish();
+        let _ = tx.send(result.map(|outcome| (outcome, left)));
     });
+    let mut left = Ok(());
     let outcome = match handle {
         Err(e) => Err(Err(format!("cannot start a thread: {e}"))),
         Ok(_) => match rx.recv_timeout(case.limit) {
-            Ok(Ok(result)) => Ok(result),
+            Ok(Ok((result, proof))) => {
+                left = proof;
+                Ok(result)
+            }
             Ok(Err(panic)) => Err(Err(panic_text(&panic))),
             Err(_) => {
                 // Time is up: kill everything the test started. Its socket reads
                 // then return, and the thread ends on its own shortly after.
                 crate::process::kill_test(&groups);
+                left = cell.finish();
                 let _ = rx.recv_timeout(Duration::from_secs(2));
                 Err(Ok(()))
             }
@@ -355,6 +361,15 @@ pub fn run_test(exercise: &Exercise, case: &'static TestCase, target: &Target, o
             report.summary =
                 format!("the grader itself failed: {message}. This is a bug in socklings, not in your code; please report it.");
         }
+    }
+    // A process of the test outlived it: whatever the test saw, the grade
+    // cannot stand on it (a survivor could still be changing things).
+    if let Err(survivors) = left {
+        report.status = Status::Failed;
+        report.points = 0;
+        report.summary = format!(
+            "processes of this test outlived it and could not be stopped: {survivors}. The test fails whatever it saw; every process a program starts must end with the test."
+        );
     }
     if report.status == Status::NotStarted {
         report.panic = todo;

@@ -14,6 +14,10 @@ const SHOW_HEAD: usize = 48;
 const SHOW_TAIL: usize = 16;
 /// Cap on lines kept from the learner's program, so a flood stays readable.
 const MAX_PROGRAM_LINES: usize = 200;
+/// Cap on bytes kept from the learner's program in one test's transcript
+/// (lines are already cut at `process::MAX_LINE_BYTES`), so that every report
+/// stays small whatever the program prints.
+pub const MAX_PROGRAM_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]
 pub enum Entry {
@@ -36,7 +40,9 @@ pub struct Transcript {
 struct Inner {
     entries: Vec<Entry>,
     program_lines: usize,
+    program_bytes: usize,
     dropped_lines: usize,
+    dropped_bytes: usize,
     started: Instant,
 }
 
@@ -46,7 +52,9 @@ impl Default for Transcript {
             inner: Arc::new(Mutex::new(Inner {
                 entries: Vec::new(),
                 program_lines: 0,
+                program_bytes: 0,
                 dropped_lines: 0,
+                dropped_bytes: 0,
                 started: Instant::now(),
             })),
         }
@@ -65,11 +73,13 @@ impl Transcript {
     /// Records a line of the learner's output, dropping the excess of a flood.
     pub fn program_line(&self, who: &str, stream: &'static str, line: String) {
         let mut inner = self.lock();
-        if inner.program_lines >= MAX_PROGRAM_LINES {
+        if inner.program_lines >= MAX_PROGRAM_LINES || inner.program_bytes + line.len() > MAX_PROGRAM_BYTES {
             inner.dropped_lines += 1;
+            inner.dropped_bytes += line.len();
             return;
         }
         inner.program_lines += 1;
+        inner.program_bytes += line.len();
         inner.entries.push(Entry::Program {
             who: who.to_string(),
             stream,
@@ -111,7 +121,13 @@ impl Transcript {
             }
         }
         if inner.dropped_lines > 0 {
-            let _ = writeln!(out, "{indent}    ({} more lines from your program not shown)", inner.dropped_lines);
+            let _ = writeln!(
+                out,
+                "{indent}    ({} more lines ({} bytes) from your program not shown: the transcript keeps {MAX_PROGRAM_LINES} lines and {} KiB of its output)",
+                inner.dropped_lines,
+                inner.dropped_bytes,
+                MAX_PROGRAM_BYTES / 1024
+            );
         }
         out
     }

@@ -5,6 +5,7 @@
 //! - `contracts`: every clause of every task has a hidden test and a mutant;
 //! - `catalogue`: every known-wrong program fails the hidden test it should;
 //! - `harness`: hung and forking programs end within their limit, leaving nothing;
+//! - `sandbox`: every wall the sandbox reports in force stands around a program;
 //! - `docs`: the book's links, anchors and shell sessions, and its claims about sockets.
 
 mod util;
@@ -14,3 +15,4 @@ mod contracts;
 mod docs;
 mod harness;
 mod references;
+mod sandbox;

@@ -31,6 +31,7 @@ pub fn cargo() -> Cargo {
         root: root(),
         target_dir: root().join("target").join("project-tests"),
         color: false,
+        jail: None,
     }
 }
 

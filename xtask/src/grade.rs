@@ -3,7 +3,11 @@
 //!
 //! With `--submission DIR` the learner's exercise sources are graded inside a
 //! fresh copy of the instructor's workspace, with the instructor's grader (see
-//! `submission`). Each build has its own time limit and never eats a test's
+//! `submission`). That copy lies outside the instructor's workspace and target
+//! directory (by default under the system's temporary folder), and its builds
+//! and programs run in the sandbox (`grader::sandbox`), which hides the
+//! instructor's files from them; the grade lists the sandbox's walls and
+//! warns, once, about each one not in force. Each build has its own time limit and never eats a test's
 //! time; each test has its own limit; so the whole grade is bounded by the sum
 //! of those limits, whatever the submission does.
 //!
@@ -278,6 +282,11 @@ pub struct Grade {
     /// The most the grade could have taken: build limits plus test limits.
     pub bound: Duration,
     pub state: State,
+    /// Each wall of the sandbox and whether it stood in this run (see
+    /// `grader::sandbox::protections`); the ones that did not are also in
+    /// `warnings`, once each, starting `sandbox:`. Data for the formats.
+    #[allow(dead_code)]
+    pub protections: Vec<grader::sandbox::Protection>,
 }
 
 impl Grade {
@@ -338,6 +347,7 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         duration: Duration::ZERO,
         bound,
         state: State::Running,
+        protections: grader::sandbox::protections(),
     }));
 
     // The first report, before anything the learner wrote is built or run.
@@ -425,29 +435,37 @@ fn grade_all(manifest: &Manifest, args: &Args, selected: &[Exercise], grade: &Mu
     };
 
     // Where to build: the instructor's own workspace, or a fresh copy of it
-    // holding the submission's exercise sources.
+    // holding the submission's exercise sources, built in the sandbox.
     let cargo = match &args.submission {
         None => instructor.clone(),
         Some(dir) => {
-            // The copy and its target directory; a fixed --work keeps compiled
-            // dependencies from one submission to the next.
             let work = match &args.work {
                 Some(work) => work.clone(),
-                None => instructor.target_dir.join("socklings").join("grade").join(work_name(dir)),
+                None => default_work(dir)?,
             };
-            eprintln!("socklings: preparing {} in {}", dir.display(), work.display());
-            let prepared = submission::prepare(manifest, dir, &work)?;
+            let report_paths: Vec<&Path> = args.outputs.iter().map(|o| o.path.as_path()).collect();
+            let (cargo, prepared_warnings) = prepare_submission(manifest, &instructor, dir, &work, &report_paths)?;
             let mut grade = lock(grade);
-            grade.warnings.extend(prepared.warnings);
+            grade.warnings.extend(prepared_warnings);
             formats::bound_warnings(&mut grade.warnings);
             save(&mut grade)?;
-            Cargo {
-                root: prepared.root,
-                target_dir: work.join("target"),
-                color: false,
-            }
+            cargo
         }
     };
+
+    // Once, in every report from the first on: the walls that did not stand.
+    {
+        let mut grade = lock(grade);
+        if args.submission.is_some() && cargo.jail.is_none() {
+            grade.warnings.push(
+                "sandbox: builds not sandboxed: the grader does not run as root, so the submission was built as the grader's own user"
+                    .into(),
+            );
+        }
+        grade.warnings.extend(grader::sandbox::missing_protections());
+        formats::bound_warnings(&mut grade.warnings);
+        save(&mut grade)?;
+    }
 
     let options = Options {
         seed: lock(grade).seed,
@@ -455,9 +473,19 @@ fn grade_all(manifest: &Manifest, args: &Args, selected: &[Exercise], grade: &Mu
         ..Options::default()
     };
     eprintln!("socklings: building the grader's short-writes library");
+    // The grader's own library, built by the instructor's cargo from the
+    // instructor's sources, never by the sandbox.
     let short_writes = if cfg!(target_os = "linux") {
-        match cargo.build_within(SHORT_WRITES_PACKAGE, None, args.build_limit) {
-            Ok(()) => Some(cargo.bin_dir().join("libsocklings_short_writes.so")).filter(|p| p.exists()),
+        match instructor.build_within(SHORT_WRITES_PACKAGE, None, args.build_limit) {
+            Ok(()) => {
+                let library = instructor.bin_dir().join("libsocklings_short_writes.so");
+                match (library.exists(), args.submission.is_some()) {
+                    (false, _) => None,
+                    (true, false) => Some(library),
+                    // A copy the sandbox user cannot replace (see `stage`).
+                    (true, true) => Some(stage(std::slice::from_ref(&library), "lib")?.join("libsocklings_short_writes.so")),
+                }
+            }
             Err(e) => {
                 let mut grade = lock(grade);
                 grade.warnings.push(format!(
@@ -491,10 +519,17 @@ fn grade_all(manifest: &Manifest, args: &Args, selected: &[Exercise], grade: &Mu
         let mut graded = match built {
             Ok(()) => {
                 lock(grade).exercises[index].build_duration = build_duration;
+                // A submission's programs run from a copy of its binaries that
+                // the sandbox user cannot change (see `stage`).
+                let bin_dir = if args.submission.is_some() {
+                    stage(&binaries(&cargo.bin_dir(), &package), &exercise.id)?
+                } else {
+                    cargo.bin_dir()
+                };
                 let target = grader::Target {
                     kind: args.kind,
                     package,
-                    bin_dir: cargo.bin_dir(),
+                    bin_dir,
                     source_dir,
                     short_writes: short_writes.clone(),
                 };
@@ -578,6 +613,144 @@ pub fn build_log(report: &ExerciseReport) -> Option<&str> {
         ExerciseStatus::DoesNotCompile(log) => Some(log),
         _ => None,
     }
+}
+
+/// The default work folder of a submission: under the system's temporary
+/// folder, never inside the instructor's workspace or its target directory,
+/// so that nothing built from the submission can reach either by a relative
+/// path.
+fn default_work(dir: &Path) -> Result<PathBuf, String> {
+    let base = std::env::temp_dir().join("socklings-grade");
+    match std::fs::symlink_metadata(&base) {
+        Ok(meta) if meta.file_type().is_symlink() || !meta.is_dir() => {
+            return Err(format!("{} is not a folder (a symbolic link?); remove it", base.display()));
+        }
+        #[cfg(unix)]
+        Ok(meta) => {
+            // Someone else's folder in a shared /tmp could hold links of theirs.
+            use std::os::unix::fs::MetadataExt;
+            let me = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(meta.uid());
+            if meta.uid() != me {
+                return Err(format!(
+                    "{} belongs to another user (uid {}); remove it or pass --work",
+                    base.display(),
+                    meta.uid()
+                ));
+            }
+        }
+        #[cfg(not(unix))]
+        Ok(_) => {}
+        Err(_) => {
+            std::fs::create_dir_all(&base).map_err(|e| format!("cannot create {}: {e}", base.display()))?;
+            open_to_all(&base);
+        }
+    }
+    Ok(base.join(work_name(dir)))
+}
+
+/// Mode 0755: the sandbox user may read and run, not change.
+fn open_to_all(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// A regular file that can be run.
+fn is_program(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    meta.is_file()
+}
+
+/// Copies the submission into `work`, sets up the sandbox for its builds
+/// and programs, and returns the cargo to build it with.
+fn prepare_submission(
+    manifest: &Manifest,
+    instructor: &Cargo,
+    dir: &Path,
+    work: &Path,
+    reports: &[&Path],
+) -> Result<(Cargo, Vec<String>), String> {
+    let absolute = |p: &Path| {
+        let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        std::fs::canonicalize(&p).unwrap_or(p)
+    };
+    let work = absolute(work);
+    let (root, target) = (absolute(&manifest.root), absolute(&instructor.target_dir));
+    for (inside, what) in [(&root, "the instructor's workspace"), (&target, "its target directory")] {
+        if work.starts_with(inside) {
+            return Err(format!(
+                "--work {} lies inside {what} ({}); a submission's build could reach the answers from there by a relative path. Choose a folder outside it (the default is under {})",
+                work.display(),
+                inside.display(),
+                std::env::temp_dir().display()
+            ));
+        }
+    }
+    eprintln!("socklings: preparing {} in {}", dir.display(), work.display());
+    let prepared = submission::prepare(manifest, dir, &work)?;
+    let target_dir = work.join("target");
+    let jail = grader::sandbox::BuildJail::prepare(&work, &target_dir)?;
+    // Learner builds and programs never see the instructor's files; programs
+    // do not see the work copy either (they run from staged binaries).
+    grader::sandbox::hide(&root);
+    grader::sandbox::hide(&target);
+    for report in reports.iter().filter_map(|o| absolute(o).parent().map(Path::to_path_buf)) {
+        if !absolute(&std::env::temp_dir()).starts_with(&report) {
+            grader::sandbox::hide(&report);
+        }
+    }
+    grader::sandbox::hide_from_programs(&work);
+    let cargo = Cargo {
+        root: prepared.root,
+        target_dir,
+        color: false,
+        jail,
+    };
+    Ok((cargo, prepared.warnings))
+}
+
+/// The files in `bin_dir` built for `package`: its programs and its probe.
+fn binaries(bin_dir: &Path, package: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(bin_dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let extension = p.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
+            (name == package || name.starts_with(&format!("{package}-")))
+                && extension == std::env::consts::EXE_EXTENSION
+                && std::fs::symlink_metadata(p).is_ok_and(|m| is_program(&m))
+        })
+        .collect()
+}
+
+/// Copies `files` into a fresh folder of this run owned by the grader
+/// (`<temp>/socklings-run-PID/NAME`), from which programs are started: the
+/// sandbox user can run them but not replace them, so nothing a program
+/// does can change what a later test (or exercise) runs.
+fn stage(files: &[PathBuf], name: &str) -> Result<PathBuf, String> {
+    let dir = grader::sandbox::run_dir().map_err(|e| e.to_string())?.join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    open_to_all(&dir);
+    for file in files {
+        let to = dir.join(file.file_name().unwrap_or_default());
+        std::fs::copy(file, &to).map_err(|e| format!("cannot copy {} to {}: {e}", file.display(), to.display()))?;
+        open_to_all(&to);
+    }
+    Ok(dir)
 }
 
 /// A folder name for a submission's working copy: its own name, made safe,

@@ -67,14 +67,21 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         return Ok(ExitCode::from(2));
     };
     let manifest = Manifest::load(&root).map_err(|e| e.to_string())?;
-    match command.as_str() {
-        "check" => check::run(&manifest, rest),
-        "list" => list::run(&manifest),
-        "hint" => hint::run(&manifest, rest),
-        "watch" => watch::run(&manifest, rest),
-        "reset" => reset::run(&manifest, rest),
-        "grade" => grade::run(&manifest, rest),
-        "bench" => bench::run(&manifest, rest),
+    let result = dispatch(&manifest, command, rest);
+    // Scratch folders and staged binaries of the sandbox (see grader::sandbox).
+    grader::sandbox::cleanup();
+    result
+}
+
+fn dispatch(manifest: &Manifest, command: &str, rest: &[String]) -> Result<ExitCode, String> {
+    match command {
+        "check" => check::run(manifest, rest),
+        "list" => list::run(manifest),
+        "hint" => hint::run(manifest, rest),
+        "watch" => watch::run(manifest, rest),
+        "reset" => reset::run(manifest, rest),
+        "grade" => grade::run(manifest, rest),
+        "bench" => bench::run(manifest, rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

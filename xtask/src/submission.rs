@@ -1,8 +1,9 @@
 //! Grades a learner's repository with the instructor's pristine grader.
 //!
 //! Only `exercises/<dir>/src/**` of each exercise in the instructor's manifest
-//! is taken from the submission, as regular files (symbolic links are never
-//! followed). Everything else (grader, xtask, manifest, the exercise crates'
+//! is taken from the submission, as regular files: a symbolic link anywhere
+//! on the way (`exercises`, `exercises/<dir>`, `src` itself, or a file or
+//! folder inside) is refused with a warning and never followed. Everything else (grader, xtask, manifest, the exercise crates'
 //! `Cargo.toml` and build scripts, `Cargo.lock`, `.cargo/`) comes from a fresh
 //! copy of the instructor's workspace. In that copy the sources of
 //! `solutions/` are replaced by the stubs they mirror, so a submission cannot
@@ -60,6 +61,16 @@ pub fn prepare(manifest: &Manifest, submission: &Path, work: &Path) -> Result<Pr
         let src = Path::new("exercises").join(&exercise.dir).join("src");
         let from = submission.join(&src);
         let to = root.join(&src);
+        // Every step on the way to the sources must be a real folder: a
+        // symbolic link (`exercises`, `exercises/NN` or `src` itself, say into
+        // the instructor's solutions/) is refused and never followed.
+        if let Some(link) = linked_step(&submission, &src) {
+            warnings.push(format!(
+                "{link} is a symbolic link; links are not followed, so {} was not graded (the instructor's stub was)",
+                src.display()
+            ));
+            continue;
+        }
         if !from.is_dir() {
             warnings.push(format!(
                 "the submission has no {}/; the instructor's stub is graded in its place",
@@ -67,13 +78,17 @@ pub fn prepare(manifest: &Manifest, submission: &Path, work: &Path) -> Result<Pr
             ));
             continue;
         }
+        // And the folder must really lie inside the submission.
+        match std::fs::canonicalize(&from) {
+            Ok(real) if real.starts_with(&submission) => {}
+            _ => {
+                warnings.push(format!("{} does not lie inside the submission; it was not graded", src.display()));
+                continue;
+            }
+        }
         let _ = std::fs::remove_dir_all(&to);
         copy_sources(&from, &to, &src, &mut symlinks)?;
     }
-    for link in symlinks {
-        warnings.push(format!("{link} is a symbolic link; links are not followed, so it was not graded"));
-    }
-
     // Everything else the submission holds, compared with the instructor's.
     let theirs = files(&submission, &|rel| skip_compared(manifest, rel));
     let ours = files(instructor, &|rel| skip_compared(manifest, rel));
@@ -111,6 +126,19 @@ pub fn prepare(manifest: &Manifest, submission: &Path, work: &Path) -> Result<Pr
         ));
     }
     Ok(Prepared { root, warnings })
+}
+
+/// The first step of `rel` under `base` (`exercises`, `exercises/NN`,
+/// `exercises/NN/src`) that is a symbolic link, if any.
+fn linked_step(base: &Path, rel: &Path) -> Option<String> {
+    let mut at = PathBuf::new();
+    for part in rel.components() {
+        at.push(part);
+        if std::fs::symlink_metadata(base.join(&at)).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Some(at.display().to_string());
+        }
+    }
+    None
 }
 
 /// Why a change outside the sources deserves a second look.

@@ -9,6 +9,9 @@
 //! - `hostile_reports`: submissions that attack the report (forge it, kill
 //!   the grader, flood it, name files to break markup, or are stopped by
 //!   SIGTERM) leave the grader's own report on disk, true and bounded;
+//! - `hostile_sandbox`: submissions that attack the grade (links into the
+//!   answers, reading or running them, daemons, endless output) score 0 and
+//!   leave nothing behind;
 //! - `no_user_namespaces`: 04 and 05 pass, nothing skipped, where user
 //!   namespaces are refused (as in Docker);
 //! - `reset`: the stub comes back byte for byte and the learner's version is kept;
@@ -21,6 +24,7 @@ mod util;
 mod devcontainer;
 mod grade;
 mod hostile_reports;
+mod hostile_sandbox;
 mod no_user_namespaces;
 mod reset;
 mod setups;

@@ -379,6 +379,7 @@ mod tests {
             duration: Duration::from_secs(1),
             bound: Duration::from_secs(100),
             state,
+            protections: Vec::new(),
         }
     }
 
