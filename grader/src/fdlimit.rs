@@ -50,3 +50,80 @@ pub fn open_files_limit_of(pid: u32) -> Option<u64> {
     let soft = line.trim_start_matches("Max open files").split_whitespace().next()?;
     if soft == "unlimited" { Some(u64::MAX) } else { soft.parse().ok() }
 }
+
+/// Sets the soft limit on open files of the running program `pid` to `soft`
+/// (capped at its hard limit, which stays), and returns the soft limit it had:
+/// what `prlimit --pid PID --nofile=SOFT:` does. Tests use it to make the
+/// program's next `accept` fail with EMFILE.
+///
+/// `prlimit(2)` on another process needs the same user, or CAP_SYS_RESOURCE,
+/// which containers (Docker's default set) drop even for root. When the
+/// program runs as the sandbox user, the call is made from a short-lived child
+/// that first becomes that user (`setgid`, `setuid` in the forked child, then
+/// `prlimit`, before it would exec `true`).
+#[cfg(target_os = "linux")]
+pub fn set_program_open_files(pid: u32, soft: u64) -> std::io::Result<u64> {
+    use nix::libc;
+    use std::io;
+    // The limits as /proc shows them to anyone (reading them with prlimit
+    // needs the same permission as changing them).
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits"))?;
+    let numbers: Vec<u64> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .map(|l| l.split_whitespace().filter_map(|w| w.parse().ok()).collect())
+        .unwrap_or_default();
+    let [soft_now, hard_now] = numbers[..] else {
+        return Err(io::Error::other(format!("no \"Max open files\" in /proc/{pid}/limits")));
+    };
+    let old = libc::rlimit {
+        rlim_cur: soft_now,
+        rlim_max: hard_now,
+    };
+    let new = libc::rlimit {
+        rlim_cur: soft.min(old.rlim_max),
+        rlim_max: old.rlim_max,
+    };
+    // SAFETY: prlimit reads `new` and writes nothing (null).
+    if unsafe { libc::prlimit(pid as libc::pid_t, libc::RLIMIT_NOFILE, &new, std::ptr::null_mut()) } == 0 {
+        return Ok(old.rlim_cur);
+    }
+    let direct = io::Error::last_os_error();
+    if direct.raw_os_error() != Some(libc::EPERM) {
+        return Err(direct);
+    }
+    // Not allowed from here: try as the program's own user.
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let id = |key: &str| -> Option<u32> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+    };
+    let (Some(uid), Some(gid)) = (id("Uid:"), id("Gid:")) else {
+        return Err(direct);
+    };
+    use std::os::unix::process::CommandExt;
+    let mut child = std::process::Command::new("true");
+    child.uid(uid).gid(gid).stdin(std::process::Stdio::null());
+    // SAFETY: between fork and exec the closure makes one system call.
+    unsafe {
+        child.pre_exec(move || {
+            if libc::prlimit(pid as libc::pid_t, libc::RLIMIT_NOFILE, &new, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    child
+        .status()
+        .map_err(|e| io::Error::new(e.kind(), format!("{e} (tried as uid {uid}, gid {gid}, after {direct})")))?;
+    Ok(old.rlim_cur)
+}
+
+/// `prlimit(2)` is Linux only.
+#[cfg(not(target_os = "linux"))]
+pub fn set_program_open_files(_pid: u32, _soft: u64) -> std::io::Result<u64> {
+    Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "prlimit(2) is Linux only"))
+}

@@ -646,33 +646,6 @@ fn lowest_free_fd(pid: u32) -> Result<u64, Failure> {
     Ok((0..).find(|n| !open.contains(n)).unwrap_or(0))
 }
 
-/// Sets the soft limit on open files (RLIMIT_NOFILE) of process `pid`, as
-/// `prlimit --pid PID --nofile=SOFT:` does, and returns the previous soft
-/// limit. The hard limit is left alone, so the change can be undone.
-#[cfg(target_os = "linux")]
-fn set_open_files_limit(pid: u32, soft: u64) -> std::io::Result<u64> {
-    use nix::libc;
-    let mut old = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: reading the current limits into a valid struct.
-    if unsafe { libc::prlimit(pid as libc::pid_t, libc::RLIMIT_NOFILE, std::ptr::null(), &mut old) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let new = libc::rlimit {
-        rlim_cur: soft.min(old.rlim_max),
-        rlim_max: old.rlim_max,
-    };
-    // SAFETY: both pointers are to valid structs; only the soft limit changes.
-    if unsafe { libc::prlimit(pid as libc::pid_t, libc::RLIMIT_NOFILE, &new, std::ptr::null_mut()) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(old.rlim_cur)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn set_open_files_limit(_pid: u32, _soft: u64) -> std::io::Result<u64> {
-    Err(std::io::Error::other("prlimit is Linux only"))
-}
-
 /// Waits up to `timeout` until no thread of the program is running or
 /// runnable (state `R` or `D` in `/proc/PID/task/*/stat`), or it has exited.
 /// `false` if it was still busy when time ran out.
@@ -716,7 +689,7 @@ fn accept_error(ctx: &mut Ctx) -> Outcome {
     // already blocked in accept() took its number when it began waiting, so
     // one more connection may still be accepted; the one after cannot.)
     let limit = lowest_free_fd(pid)?;
-    let old = match set_open_files_limit(pid, limit) {
+    let old = match crate::fdlimit::set_program_open_files(pid, limit) {
         Ok(old) => old,
         Err(e) => {
             return Err(Failure::skip(format!(
@@ -766,7 +739,7 @@ fn accept_error(ctx: &mut Ctx) -> Outcome {
         &mut program,
         "while the grader held its limit on open files down (every accept() then fails with EMFILE)",
     )?;
-    if let Err(e) = set_open_files_limit(pid, old) {
+    if let Err(e) = crate::fdlimit::set_program_open_files(pid, old) {
         expect_alive(&mut program, "while the grader held its limit on open files down")?;
         panic!("the grader could not restore the limit on open files it lowered (prlimit: {e})");
     }

@@ -1383,35 +1383,6 @@ fn lowest_free_fd(pid: u32) -> Result<u64, Failure> {
         .map_or(taken.len(), |(i, _)| i) as u64)
 }
 
-/// Lowers the soft limit on open files (RLIMIT_NOFILE) of process `pid` to
-/// `soft`, keeping its hard limit: what `prlimit --pid PID --nofile=SOFT:`
-/// does, with `prlimit(2)`.
-fn limit_open_files(pid: u32, soft: u64) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        use nix::libc;
-        let mut old = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        // SAFETY: prlimit reads no new limit (null) and writes the old one into `old`.
-        if unsafe { libc::prlimit(pid as libc::pid_t, libc::RLIMIT_NOFILE, std::ptr::null(), &mut old) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let new = libc::rlimit {
-            rlim_cur: soft.min(old.rlim_max),
-            rlim_max: old.rlim_max,
-        };
-        // SAFETY: prlimit reads `new` and writes nothing (null).
-        if unsafe { libc::prlimit(pid as libc::pid_t, libc::RLIMIT_NOFILE, &new, std::ptr::null_mut()) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (pid, soft);
-        Err(io::Error::new(io::ErrorKind::Unsupported, "prlimit(2) is Linux only"))
-    }
-}
-
 fn out_of_descriptors(ctx: &mut Ctx) -> Outcome {
     let (mut program, addr) = start(ctx)?;
     let pid = program.pid();
@@ -1422,7 +1393,7 @@ fn out_of_descriptors(ctx: &mut Ctx) -> Outcome {
     // that number makes the next accept fail with EMFILE, whatever the
     // program holds above it.
     let limit = lowest_free_fd(pid)?;
-    limit_open_files(pid, limit).map_err(|e| {
+    crate::fdlimit::set_program_open_files(pid, limit).map_err(|e| {
         Failure::skip(format!(
             "the grader could not lower your program's limit on open files with prlimit(2): {e}"
         ))
