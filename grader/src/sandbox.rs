@@ -144,7 +144,7 @@ fn host() -> &'static Host {
             };
         }
         let root = is_root();
-        const NOT_ROOT: &str = "the grader does not run as root";
+        const NOT_ROOT: &str = "the grader does not run as root (of the machine, outside any user namespace)";
         Host {
             identity: if root { sandbox_identity() } else { Err(NOT_ROOT.into()) },
             pid_ns: if root { probe_pid_namespace() } else { Err(NOT_ROOT.into()) },
@@ -154,9 +154,17 @@ fn host() -> &'static Host {
     })
 }
 
+/// Root of the machine: uid 0 in the initial user namespace. Root of a user
+/// namespace (`unshare -U`, a rootless container) maps only some ids, so it
+/// could not switch to the sandbox user; its `uid_map` is not the identity
+/// map of every id.
 fn is_root() -> bool {
     // SAFETY: geteuid(2) cannot fail and touches no memory.
-    cfg!(target_os = "linux") && unsafe { nix::libc::geteuid() } == 0
+    let uid0 = cfg!(target_os = "linux") && unsafe { nix::libc::geteuid() } == 0;
+    let whole = std::fs::read_to_string("/proc/self/uid_map")
+        .map(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+        .unwrap_or(false);
+    uid0 && whole
 }
 
 /// The uid and gid of [`USER`], creating the user if it is missing.
@@ -463,15 +471,13 @@ impl Cell {
         let dir = std::env::temp_dir().join(format!("socklings-test-{}-{}", std::process::id(), next_id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-            if let Some((uid, gid)) = owner {
-                std::os::unix::fs::chown(&dir, Some(uid), Some(gid))?;
-            }
-        }
+        // Recorded first, so that `finish` removes it even if what follows fails.
         state.scratch = Some(dir.clone());
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))?;
+        }
         Ok(dir)
     }
 
