@@ -24,12 +24,17 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 /// The work folder the attacks share; kept between runs, like an
 /// instructor's fixed `--work`, so its compiled dependencies are reused.
 fn work() -> PathBuf {
-    util::root().join("target").join(TARGET).join("hostile-reports-work")
+    // Outside the instructor's workspace and target/, which grade refuses
+    // as a work folder (a build there could reach the answers).
+    std::env::temp_dir().join("socklings-hostile-reports-work")
 }
 
 /// A submission (a copy of the workspace) whose exercise 01 is `program`.
 fn submission(program: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
+    // As root the submission is built by the sandbox user, who must reach
+    // it (tempdir makes 0700).
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let repo = dir.path().join("submission");
     util::copy_workspace(&repo);
     std::fs::write(repo.join("exercises").join(EXERCISE).join("src/main.rs"), program).unwrap();
@@ -82,28 +87,16 @@ fn outputs(dir: &Path) -> Vec<String> {
 }
 
 /// Whether a learner's program runs as an identity that can neither write
-/// the report's folder nor signal the grader. That needs root and the
-/// sandbox (issue 11, branch `sandbox`); until it is merged, the attacks
-/// that only it can stop are skipped, with this reason.
+/// the report's folder nor signal the grader: the sandbox's separate user and
+/// hidden files, which need root. Where they are not in force, the attacks
+/// that only they can stop are skipped, with the sandbox's own reason.
 fn sandbox_in_force() -> Result<(), String> {
-    if !is_root() {
-        return Err("the grader does not run as root, so learner code runs as the grader's own user".into());
-    }
-    let root = util::root().join("grader/src");
-    if !root.join("sandbox.rs").exists() && !root.join("sandbox").is_dir() {
-        return Err("this grader has no sandbox (grader/src/sandbox), so learner code runs as the grader's own user".into());
+    for wall in grader::sandbox::protections() {
+        if matches!(wall.name, "separate user" | "hidden instructor files") && !wall.in_force {
+            return Err(format!("sandbox: {} not in force: {}", wall.name, wall.reason));
+        }
     }
     Ok(())
-}
-
-/// Whether this test runs with effective uid 0 (read from /proc: no
-/// dependency for one number).
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(2).map(|uid| uid == "0"))
-        .unwrap_or(false)
 }
 
 /// A program that finds the grader (its nearest ancestor whose command line
@@ -178,10 +171,15 @@ fn a_forged_report_is_replaced_by_the_graders_own() {
     }
     let json = check_json(&std::fs::read_to_string(reports.join("report.json")).unwrap());
     assert_eq!(json.get("points").int(), 0, "{json:?}");
-    // The attack did happen: the program said so in its test's transcript.
+    // The attack did happen (the program said so in its transcript), or the
+    // sandbox stopped it earlier: in its own PID namespace the program has
+    // no grader to read the report's path from.
+    let transcripts: Vec<&str> = tests_of(&json).iter().map(|t| t.get("transcript").str()).collect();
+    let forged = transcripts.iter().any(|t| t.contains("forged "));
+    let stopped = sandbox_in_force().is_ok() && transcripts.iter().any(|t| t.contains("no grader found"));
     assert!(
-        tests_of(&json).iter().any(|t| t.get("transcript").str().contains("forged ")),
-        "the program never forged the report, so this test proves nothing: {json:?}"
+        forged || stopped,
+        "the program neither forged the report nor was stopped by the sandbox, so this test proves nothing: {json:?}"
     );
 }
 
