@@ -12,6 +12,7 @@ mod report;
 mod reset;
 mod style;
 mod submission;
+mod suite;
 mod watch;
 
 use grader::manifest::{Exercise, Manifest};
@@ -29,6 +30,7 @@ for learners:
   list                the exercises, in order
   hint EX [--all]     the next hint for an exercise (or all of them)
   bench [--clients 10,100,500,1000] [--round-trips N] [--no-write]
+  bench --suite [--jobs N]
                       measure the 01 and 03 servers; writes the table and chart of docs/src/03
   reset EX            put the stub back; your version goes to a backup folder
 
@@ -81,6 +83,7 @@ fn dispatch(manifest: &Manifest, command: &str, rest: &[String]) -> Result<ExitC
         "watch" => watch::run(manifest, rest),
         "reset" => reset::run(manifest, rest),
         "grade" => grade::run(manifest, rest),
+        "bench" if rest.iter().any(|a| a == "--suite") => suite::run(manifest, rest),
         "bench" => bench::run(manifest, rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
