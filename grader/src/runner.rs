@@ -137,7 +137,7 @@ pub struct Options {
 impl Options {
     /// The number of tests run at once. Most tests spend their time waiting
     /// for timers and for the program under test, not computing: on 2 cores,
-    /// 8 at once ran the suite in 10.0–10.9 s (4 at once: 14 s) and still
+    /// 8 at once ran the suite in 10–13 s (4 at once: 14 s) and still
     /// passed with two busy loops on both cores. Tests that measure the
     /// machine run alone anyway (`TestCase::exclusive`).
     pub fn jobs(&self) -> usize {
