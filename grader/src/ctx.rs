@@ -449,3 +449,43 @@ impl Client {
         Failure::new(format!("expected {what} ({n} bytes), but {why} after {} bytes", got.len()))
     }
 }
+
+/// Accepts one connection on the grader's `listener` within `timeout` and
+/// adopts it as the logged client `name`; fails at once if `program` exits
+/// instead of connecting. (Exercises 04 and 05, where the program connects to
+/// the grader.)
+pub fn accept_within(
+    ctx: &mut Ctx,
+    listener: &std::net::TcpListener,
+    program: &mut Program,
+    timeout: Duration,
+    name: &str,
+) -> Result<Client, Failure> {
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| Failure::io("making the grader's listener non-blocking", &e))?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).ok();
+                return ctx.adopt(stream, Some(name));
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(Failure::io(&format!("the grader accepting a connection ({name})"), &e)),
+        }
+        if program.poll_exit().is_some() {
+            return Err(
+                Failure::new(format!("expected {} to connect ({name}), but it exited first", program.name())).with_panic(program.panic()),
+            );
+        }
+        if Instant::now() >= deadline {
+            return Err(Failure::new(format!(
+                "expected {} to connect ({name}) within {:.1} s, but no connection came",
+                program.name(),
+                timeout.as_secs_f64()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -23,7 +23,7 @@
 //! detection from `DEAD - EARLY` after the last exchange up to `DEAD + LATE`
 //! after the peer vanished.
 
-use crate::ctx::{Client, Ctx, Failure, Outcome};
+use crate::ctx::{Client, Ctx, Failure, Outcome, accept_within};
 use crate::fixtures::sockets;
 use crate::fixtures::vanish::vanish;
 use crate::platform::Need;
@@ -507,40 +507,6 @@ fn start_server(ctx: &mut Ctx, asked: Asked) -> Result<(Program, SocketAddr), Fa
     let mut program = ctx.spawn(&strs(&args))?;
     let addr = ctx.wait_listening(&mut program)?;
     Ok((program, addr))
-}
-
-/// Accepts one connection within `timeout`, failing if the program exits first.
-pub(crate) fn accept_within(
-    ctx: &mut Ctx,
-    listener: &TcpListener,
-    program: &mut Program,
-    timeout: Duration,
-    name: &str,
-) -> Result<Client, Failure> {
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| Failure::io("making the grader's listener non-blocking", &e))?;
-    let deadline = Instant::now() + timeout;
-    loop {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                stream.set_nonblocking(false).ok();
-                return ctx.adopt(stream, Some(name));
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => return Err(Failure::io("the grader accepting a connection from your client", &e)),
-        }
-        if program.poll_exit().is_some() {
-            return Err(Failure::new(format!("expected your client to connect ({name}), but it exited first")).with_panic(program.panic()));
-        }
-        if Instant::now() >= deadline {
-            return Err(Failure::new(format!(
-                "expected your client to connect ({name}) within {}, but no connection came",
-                secs(timeout)
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// After the client finished, checks that it did not open yet another connection.

@@ -243,40 +243,10 @@ fn start(ctx: &mut Ctx, extra: &[&str]) -> Result<(Program, Client), Failure> {
     let mut args = vec![addr.as_str()];
     args.extend_from_slice(extra);
     let mut program = ctx.spawn(&args)?;
-    let conn = accept_peer(ctx, &listener, &mut program, 5 * S)?;
+    let conn = crate::ctx::accept_within(ctx, &listener, &mut program, 5 * S, "the grader's peer")?;
     // Small writes go out at once (no Nagle delay), so pieces stay pieces.
     conn.stream.set_nodelay(true).ok();
     Ok((program, conn))
-}
-
-/// Accepts the watcher's connection within `timeout`, failing if it exits first.
-fn accept_peer(ctx: &mut Ctx, listener: &TcpListener, program: &mut Program, timeout: Duration) -> Result<Client, Failure> {
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| Failure::io("making the grader's listener non-blocking", &e))?;
-    let deadline = Instant::now() + timeout;
-    loop {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                stream.set_nonblocking(false).ok();
-                return ctx.adopt(stream, Some("the grader's peer"));
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => return Err(Failure::io("the grader's peer accepting a connection", &e)),
-        }
-        if program.poll_exit().is_some() {
-            return Err(
-                Failure::new("expected your watcher to connect to the grader's peer, but it exited first").with_panic(program.panic()),
-            );
-        }
-        if Instant::now() >= deadline {
-            return Err(Failure::new(format!(
-                "expected your watcher to connect to the grader's peer within {}, but no connection came",
-                secs(timeout)
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// Waits for `ended: WORD` with WORD one of `accepted`; returns when it was
