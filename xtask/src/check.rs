@@ -258,10 +258,7 @@ fn print_partial_line(report: &ExerciseReport, style: Style) {
         "  {} {:<26} {}   {}",
         style.yellow("~"),
         report.exercise.id,
-        style.yellow(&format!(
-            "passed, but {} could not run here",
-            tests(skipped)
-        )),
+        style.yellow(&format!("passed, but {} could not run here", tests(skipped))),
         style.dim(&format!(
             "{}/{counted} tests, {}/{} points",
             report.passed(),

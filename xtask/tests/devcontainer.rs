@@ -22,7 +22,9 @@ fn tools() -> Vec<(String, Vec<String>)> {
 
 /// Commands every image has (coreutils, the shell) or that the base image
 /// brings (cargo).
-const BUILT_IN: &[&str] = &["cargo", "printf", "head", "tail", "grep", "echo", "cmp", "cat", "ls", "kill", "sleep", "wc"];
+const BUILT_IN: &[&str] = &[
+    "cargo", "printf", "head", "tail", "grep", "echo", "cmp", "cat", "ls", "kill", "sleep", "wc",
+];
 
 /// The configuration is valid JSON that builds the Dockerfile beside it, opens
 /// IPv6 loopback (exercise 01's `ipv6` check) and grants what tcpdump and

@@ -28,11 +28,16 @@ fn check_01(pretend: Option<&str>) -> (Option<i32>, String) {
 fn a_partly_skipped_exercise_is_not_done() {
     let (status, out) = check_01(Some("ipv6"));
     let building = out.find("building").expect("check builds");
-    let note = out.find("note: 1 test cannot run on this machine").unwrap_or_else(|| panic!("no note at the top:\n{out}"));
+    let note = out
+        .find("note: 1 test cannot run on this machine")
+        .unwrap_or_else(|| panic!("no note at the top:\n{out}"));
     assert!(note < building, "the note comes before anything runs:\n{out}");
     assert_eq!(out.matches("note:").count(), 1, "said once:\n{out}");
     assert!(out[note..building].contains("01.ipv6"), "{out}");
-    assert!(out[note..building].contains("dev container"), "the note says where everything runs:\n{out}");
+    assert!(
+        out[note..building].contains("dev container"),
+        "the note says where everything runs:\n{out}"
+    );
 
     let line = out
         .lines()
