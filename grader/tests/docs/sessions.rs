@@ -337,9 +337,15 @@ fn text(bytes: &[u8]) -> String {
 /// Exercise 01's reference solution on a port of the kernel's choice: the
 /// server and its port.
 fn server_01(dir: &Path) -> (Background, u16) {
-    let program = solution("01-bind-listen-accept");
+    server("01-bind-listen-accept", dir)
+}
+
+/// The reference solution of `id` (a server printing `listening on ADDR`)
+/// on a port of the kernel's choice: the server and its port.
+fn server(id: &'static str, dir: &Path) -> (Background, u16) {
+    let program = solution(id);
     let server = Background::start(&format!("exec {} 127.0.0.1:0", program.display()), dir);
-    wait_until("exercise 01's solution to say it is listening", || {
+    wait_until(&format!("{id}'s solution to say it is listening"), || {
         server.stdout().contains("listening on 127.0.0.1:")
     });
     let port = listening_port(&server.stdout());
@@ -698,4 +704,78 @@ fn session_xxd_shows_a_length_prefix() {
     let book = session("concepts/byte-order.md", "printf");
     let out = run(&command(&book, "printf", 0, 0), scratch().path());
     assert_eq!(text(&out.stdout).lines().collect::<Vec<_>>(), shown(&book, "printf"));
+}
+
+/// docs/src/02-partial-recv.md, "Try it by hand": exercise 02's solution
+/// answers the frame `hello` with `olleh`, also when the header comes in two
+/// pieces a second apart; and, where tcpdump can capture, the segments are
+/// the ones the chapter describes: 2 bytes, then 7, and the 9-byte reply in
+/// one segment.
+#[test]
+fn session_partial_recv_by_hand() {
+    needs!(["nc", "xxd"], false);
+    let whole = session("02-partial-recv.md", "printf");
+    let split = session("02-partial-recv.md", "(printf");
+    let dir = scratch();
+    let (_server, port) = server("02-partial-recv", dir.path());
+    let out = run(&command(&whole, "printf", 7878, port), dir.path());
+    assert_eq!(text(&out.stdout).lines().collect::<Vec<_>>(), shown(&whole, "printf"));
+
+    let capturing = match cannot_run(&["tcpdump"], true) {
+        Some(reason) => {
+            eprintln!("skipped, the segments: {reason}");
+            None
+        }
+        None => Some(capture(
+            &command(&session("02-partial-recv.md", "tcpdump"), "tcpdump", 7878, port),
+            dir.path(),
+        )),
+    };
+    let out = run(&command(&split, "(printf", 7878, port), dir.path());
+    assert_eq!(text(&out.stdout).lines().collect::<Vec<_>>(), shown(&split, "(printf"));
+    let Some(tcpdump) = capturing else { return };
+    let data = |tcpdump: &Background| -> Vec<String> {
+        packets(&tcpdump.stdout())
+            .into_iter()
+            .filter(|l| l.contains("Flags [P.]"))
+            .map(|l| {
+                let from_server = l.split(' ').nth(2).is_some_and(|a| a.ends_with(&format!(".{port}")));
+                let length = l.rsplit("length ").next().unwrap_or("").to_string();
+                format!("{} {length}", if from_server { "server" } else { "client" })
+            })
+            .collect()
+    };
+    wait_until("tcpdump to print the reply", || data(&tcpdump).len() >= 3);
+    assert_eq!(
+        data(&tcpdump),
+        ["client 2", "client 7", "server 9"],
+        "the segments of the split header and the reply:\n{}",
+        tcpdump.stdout()
+    );
+}
+
+/// docs/src/05-disconnect-detection.md, "Try it by hand": a peer that sends
+/// `hello` and half-closes; exercise 05's solution says it connected, sends
+/// its `received 6 bytes` reply (which `nc` prints) and ends `closed`.
+#[test]
+fn session_disconnect_detection_by_hand() {
+    needs!(["nc"], false);
+    let book = session("05-disconnect-detection.md", "printf");
+    let dir = scratch();
+    let port = free_port();
+    let peer = Background::start(&command(&book, "printf", 7000, port), dir.path());
+    wait_until("nc -l to listen", || proc_net_has("tcp", port, "0A"));
+    let program = solution("05-disconnect-detection");
+    let watcher =
+        command(&book, "cargo run", 7000, port).replace("cargo run -q -p disconnect-detection --", &program.display().to_string());
+    let out = run(&watcher, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_until("nc to print the reply", || peer.stdout().ends_with('\n'));
+    let both = format!("{}{}", text(&out.stdout), peer.stdout());
+    assert_shows_any_order("the watcher and nc", shown(&book, "cargo run"), &both);
+    assert_shows(
+        "the watcher",
+        &[shown(&book, "cargo run")[0].clone(), shown(&book, "cargo run")[2].clone()],
+        &text(&out.stdout),
+    );
 }
