@@ -779,3 +779,57 @@ fn session_disconnect_detection_by_hand() {
         &text(&out.stdout),
     );
 }
+
+/// docs/src/concepts/keepalive.md, `ss -o`: two connections with keepalive
+/// on, one with the kernel's default idle time (two hours, unless this
+/// machine changed `net.ipv4.tcp_keepalive_time`) and one with
+/// `TCP_KEEPIDLE=60`; `ss -tno` shows each one's keepalive timer.
+#[test]
+fn session_ss_shows_keepalive_timers() {
+    needs!(["ss"], false);
+    let book = session("concepts/keepalive.md", "ss -tno");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let default = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    socket2::SockRef::from(&default).set_keepalive(true).unwrap();
+    let minute = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let keepalive = socket2::TcpKeepalive::new().with_time(Duration::from_secs(60));
+    socket2::SockRef::from(&minute).set_tcp_keepalive(&keepalive).unwrap();
+    let out = text(&run(&command(&book, "ss -tno", 7881, port), scratch().path()).stdout);
+    assert_shows("ss -tno", shown(&book, "ss -tno"), &out);
+    let timer = |stream: &std::net::TcpStream| {
+        let local = format!("127.0.0.1:{} ", stream.local_addr().unwrap().port());
+        let line = out.lines().find(|l| l.contains(&local)).unwrap_or("");
+        line.split("timer:(").nth(1).unwrap_or("").to_string()
+    };
+    assert!(
+        timer(&minute).starts_with("keepalive,") && (timer(&minute).contains("sec") || timer(&minute).contains("min")),
+        "{out}"
+    );
+    assert!(timer(&default).starts_with("keepalive,"), "{out}");
+}
+
+/// docs/src/concepts/keepalive.md, "HTTP keep-alive": `curl -sv` fetching
+/// twice from Python's `http.server`, which speaks HTTP/1.0 (two
+/// connections, each closed), then from the same server speaking HTTP/1.1
+/// (the second request reuses the first connection).
+#[test]
+fn session_curl_shows_http_keep_alive() {
+    needs!(["curl", "python3"], false);
+    let old = session("concepts/keepalive.md", "curl -sv -o /dev/null -o /dev/null http://127.0.0.1:8765/");
+    let new = session("concepts/keepalive.md", "curl -sv -o /dev/null -o /dev/null http://127.0.0.1:8767/");
+    let dir = scratch();
+    std::fs::write(dir.path().join("index.html"), "hello\n").unwrap();
+    for (book, book_port, version) in [(&old, 8765, "HTTP/1.0"), (&new, 8767, "HTTP/1.1")] {
+        let port = free_port();
+        let script = format!(
+            "import http.server as h; h.SimpleHTTPRequestHandler.protocol_version = '{version}'; \
+             h.ThreadingHTTPServer(('127.0.0.1', {port}), h.SimpleHTTPRequestHandler).serve_forever()"
+        );
+        let _server = Background::start(&format!("exec python3 -c \"{script}\""), dir.path());
+        wait_until("the HTTP server to listen", || proc_net_has("tcp", port, "0A"));
+        let out = run(&command(book, "curl", book_port, port), dir.path());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_shows(&format!("curl -sv against {version}"), shown(book, "curl"), &text(&out.stderr));
+    }
+}
