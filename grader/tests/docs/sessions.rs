@@ -19,7 +19,7 @@ use std::net::{TcpListener, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How long any one step may take on a loaded machine.
@@ -27,9 +27,12 @@ const PATIENCE: Duration = Duration::from_secs(10);
 
 // ------------------------------------------------------------ the book
 
+/// A console block: each command with the lines it printed.
+type Session = Vec<(String, Vec<String>)>;
+
 /// The commands and outputs of the first console block of `page` that has
-/// a `$ ` line starting with `first`: each command with the lines it printed.
-fn session(page: &str, first: &str) -> Vec<(String, Vec<String>)> {
+/// a `$ ` line starting with `first`.
+fn session(page: &str, first: &str) -> Session {
     let text = std::fs::read_to_string(util::root().join("docs").join("src").join(page)).unwrap();
     let mut blocks: Vec<Vec<&str>> = Vec::new();
     let mut inside = false;
@@ -185,18 +188,33 @@ macro_rules! needs {
     };
 }
 
-/// The reference solution of `id`, built once per test run.
+/// The solutions whose programs the sessions run.
+const SOLUTIONS: [&str; 3] = ["01-bind-listen-accept", "02-partial-recv", "05-disconnect-detection"];
+
+/// The program of the reference solution of `id` (one of [`SOLUTIONS`]).
+/// All are built by one `cargo build` the first time one is asked for: the
+/// programs only, without the exercises' extra build checks, which the
+/// sessions do not need.
 fn solution(id: &'static str) -> PathBuf {
-    static BUILT: Mutex<Vec<(&str, PathBuf)>> = Mutex::new(Vec::new());
-    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, path)) = built.iter().find(|(i, _)| *i == id) {
-        return path.clone();
+    assert!(SOLUTIONS.contains(&id), "add {id} to SOLUTIONS");
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let cargo = util::cargo();
+    let built = BUILT.get_or_init(|| {
+        let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        command
+            .current_dir(util::root())
+            .args(["build", "--quiet", "--target-dir"])
+            .arg(&cargo.target_dir);
+        for id in SOLUTIONS {
+            command.arg("--package").arg(util::exercise(id).package_for(Kind::Solutions));
+        }
+        let out = command.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+        out.status.success().then_some(()).ok_or_else(|| text(&out.stderr))
+    });
+    if let Err(log) = built {
+        panic!("the solutions do not build:\n{log}");
     }
-    let target = util::cargo()
-        .build_target(util::exercise(id), Kind::Solutions, None)
-        .unwrap_or_else(|log| panic!("the solution of {id} does not build:\n{log}"));
-    built.push((id, target.program()));
-    target.program()
+    cargo.bin_dir().join(util::exercise(id).package_for(Kind::Solutions))
 }
 
 /// A port nobody holds right now (the kernel's choice for port 0).
@@ -820,15 +838,22 @@ fn session_curl_shows_http_keep_alive() {
     let new = session("concepts/keepalive.md", "curl -sv -o /dev/null -o /dev/null http://127.0.0.1:8767/");
     let dir = scratch();
     std::fs::write(dir.path().join("index.html"), "hello\n").unwrap();
-    for (book, book_port, version) in [(&old, 8765, "HTTP/1.0"), (&new, 8767, "HTTP/1.1")] {
-        let port = free_port();
-        let script = format!(
-            "import http.server as h; h.SimpleHTTPRequestHandler.protocol_version = '{version}'; \
-             h.ThreadingHTTPServer(('127.0.0.1', {port}), h.SimpleHTTPRequestHandler).serve_forever()"
-        );
-        let _server = Background::start(&format!("exec python3 -c \"{script}\""), dir.path());
-        wait_until("the HTTP server to listen", || proc_net_has("tcp", port, "0A"));
-        let out = run(&command(book, "curl", book_port, port), dir.path());
+    // Both servers start at once: Python takes a while to start.
+    let servers: Vec<(&Session, u16, &str, u16, Background)> = [(&old, 8765, "HTTP/1.0"), (&new, 8767, "HTTP/1.1")]
+        .into_iter()
+        .map(|(book, book_port, version)| {
+            let port = free_port();
+            let script = format!(
+                "import http.server as h; h.SimpleHTTPRequestHandler.protocol_version = '{version}'; \
+                 h.ThreadingHTTPServer(('127.0.0.1', {port}), h.SimpleHTTPRequestHandler).serve_forever()"
+            );
+            let server = Background::start(&format!("exec python3 -c \"{script}\""), dir.path());
+            (book, book_port, version, port, server)
+        })
+        .collect();
+    for (book, book_port, version, port, _server) in &servers {
+        wait_until("the HTTP server to listen", || proc_net_has("tcp", *port, "0A"));
+        let out = run(&command(book, "curl", *book_port, *port), dir.path());
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert_shows(&format!("curl -sv against {version}"), shown(book, "curl"), &text(&out.stderr));
     }
