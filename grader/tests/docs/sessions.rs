@@ -858,3 +858,19 @@ fn session_curl_shows_http_keep_alive() {
         assert_shows(&format!("curl -sv against {version}"), shown(book, "curl"), &text(&out.stderr));
     }
 }
+
+/// docs/src/start/sockets.md, "IPv4 and IPv6": the loopback interface has
+/// `127.0.0.1/8` and, where this machine has IPv6 loopback (the dev
+/// container does), `::1/128`.
+#[test]
+fn session_ip_shows_loopback() {
+    needs!(["ip"], false);
+    let book = session("start/sockets.md", "ip -br addr show lo");
+    let out = text(&run(&command(&book, "ip", 0, 0), scratch().path()).stdout);
+    let mut expected = shown(&book, "ip")[0].clone();
+    if let Some(reason) = grader::platform::Need::Ipv6.missing() {
+        eprintln!("skipped, the IPv6 address: {reason}");
+        expected = expected.replace(" ::1/128", "");
+    }
+    assert_shows("ip -br addr show lo", &[expected], &out);
+}
