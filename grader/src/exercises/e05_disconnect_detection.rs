@@ -219,7 +219,7 @@ pub const TESTS: &[TestCase] = &[
         id: "tcp-gave-up",
         scenario: "With --heartbeat 200 --misses 50 the grader sets TCP_USER_TIMEOUT 500 ms on the watcher's socket and vanishes; the watcher's kernel gives up on the unacknowledged ping with ETIMEDOUT, and the watcher must report `ended: timed out` within 5 s (its heartbeat alone would need 10 s).",
         clauses: &[10],
-        points: 10,
+        points: 5,
         limit: Duration::from_secs(20),
         needs: &[Need::Linux],
         exclusive: false,
@@ -227,6 +227,19 @@ pub const TESTS: &[TestCase] = &[
         hint: "Map ErrorKind::TimedOut (ETIMEDOUT) to Ending::TimedOut; it is not a read timeout (that is WouldBlock).",
         docs_anchor: "tcp-gives-up-etimedout",
         run: tcp_gave_up,
+    },
+    TestCase {
+        id: "interrupted-reads",
+        scenario: "With --heartbeat 200, every other read on the watcher's blocking socket fails with EINTR (the first included), as when a signal interrupts it; the peer sends a line, answers two pings, each due only after 200 ms of silence, then half-closes: the reply must count every byte, then `ended: closed` and status 0.",
+        clauses: &[7, 12],
+        points: 5,
+        limit: Duration::from_secs(15),
+        needs: &[Need::Linux],
+        exclusive: false,
+        concept: "A blocking read interrupted by a signal fails with EINTR (ErrorKind::Interrupted): nothing happened on the connection, so it is neither an ending nor a silent interval; the read is simply made again.",
+        hint: "Match ErrorKind::Interrupted before the catch-all error arm and loop to read again, without pinging and without touching the count of unanswered pings.",
+        docs_anchor: "a-signal-interrupts-a-read",
+        run: interrupted_reads,
     },
 ];
 
@@ -236,13 +249,18 @@ fn secs(d: Duration) -> String {
 
 /// Starts the watcher against a grader-side peer on loopback and accepts its connection.
 fn start(ctx: &mut Ctx, extra: &[&str]) -> Result<(Program, Client), Failure> {
+    start_with(ctx, extra, &[])
+}
+
+/// [`start`] with extra environment variables for the watcher.
+fn start_with(ctx: &mut Ctx, extra: &[&str], env: &[(&str, &str)]) -> Result<(Program, Client), Failure> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Failure::io("binding the grader's peer", &e))?;
     let addr = listener.local_addr().map_err(|e| Failure::io("reading the grader's address", &e))?;
     ctx.step(format!("the grader's peer listens on {addr}"));
     let addr = addr.to_string();
     let mut args = vec![addr.as_str()];
     args.extend_from_slice(extra);
-    let mut program = ctx.spawn(&args)?;
+    let mut program = ctx.spawn_with(&args, env)?;
     let conn = crate::ctx::accept_within(ctx, &listener, &mut program, 5 * S, "the grader's peer")?;
     // Small writes go out at once (no Nagle delay), so pieces stay pieces.
     conn.stream.set_nodelay(true).ok();
@@ -904,4 +922,42 @@ fn tcp_gave_up(ctx: &mut Ctx) -> Outcome {
     ctx.step(format!("your watcher reported it {} after the peer vanished", secs(seen - gone)));
     drop(conn);
     Ok(())
+}
+
+fn interrupted_reads(ctx: &mut Ctx) -> Outcome {
+    let interval_ms = 200;
+    let eintr = ctx.interrupted_reads_env()?;
+    let env = eintr.env();
+    let (mut program, mut conn) = start_with(ctx, &["--heartbeat", "200"], &env)?;
+    conn.send(b"hello\n")?;
+    let mut sent = 6;
+    let mut last = Instant::now();
+    for nth in 1..=2 {
+        next_ping(&mut conn, &mut program, interval_ms).map_err(|f| {
+            Failure::new(format!(
+                "with every other read interrupted (EINTR), your watcher must go on watching and send `ping\\n` after {interval_ms} ms without a byte; ping {nth}: {}",
+                f.summary
+            ))
+            .with_panic(f.panic)
+        })?;
+        let took = last.elapsed();
+        ctx.step(format!("ping {nth} came {} after the peer's last byte", secs(took)));
+        // A timer fires late, never early: 150 ms leaves room for how the
+        // grader measures, and still tells an interrupted read from 200 ms
+        // of silence.
+        if took < Duration::from_millis(150) {
+            return Err(Failure::new(format!(
+                "your watcher sent ping {nth} {} after the peer's last byte; with --heartbeat 200 a ping is due only after 200 ms of silence. A read that fails with EINTR (ErrorKind::Interrupted) is not a read timeout (WouldBlock): read again, without pinging",
+                secs(took)
+            )));
+        }
+        conn.send(b"pong\n")?;
+        sent += 5;
+        last = Instant::now();
+    }
+    conn.shutdown_write()?;
+    expect_reply(&mut conn, &mut program, sent)?;
+    conn.recv_to_end(REPORT, "nothing more")?;
+    let (_, word) = expect_ended(&mut program, &["closed"], REPORT, "the peer's half-close, after your reply")?;
+    expect_exit_0(&mut program, &word)
 }

@@ -361,3 +361,19 @@ fn echoes_by_line() {
     }
     .assert_caught();
 }
+
+/// Treats an interrupted read as the end of the client: a signal while the
+/// thread waits for data drops a client that did nothing wrong.
+#[test]
+fn read_interrupted_is_fatal() {
+    Mutant {
+        name: "read-interrupted-is-fatal",
+        exercise: EX,
+        mistake: "handle_client returns ErrorKind::Interrupted from read as an error instead of reading again",
+        file: MAIN,
+        replace: &[("            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,\n", "")],
+        caught_by: "interrupted-reads",
+        clause: 7,
+    }
+    .assert_caught();
+}

@@ -407,3 +407,77 @@ fn eof_read_again() {
     }
     .assert_caught();
 }
+
+/// Retries every write error, not only `Interrupted`: a writer whose peer is
+/// gone (EPIPE) is written to for ever.
+#[test]
+fn write_retries_every_error() {
+    Mutant {
+        name: "write-retries-every-error",
+        exercise: EX,
+        mistake: "write_full retries every error, as if each were Interrupted",
+        file: FRAME,
+        replace: &[(
+            "            Ok(n) => buf = &buf[n..],\n            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}",
+            "            Ok(n) => buf = &buf[n..],\n            Err(_) => {}",
+        )],
+        caught_by: "write-loop-in-process",
+        clause: 14,
+    }
+    .assert_caught();
+}
+
+/// Swallows a write error: the caller is told every byte went out.
+#[test]
+fn write_error_swallowed() {
+    Mutant {
+        name: "write-error-swallowed",
+        exercise: EX,
+        mistake: "write_full returns Ok(()) when write fails with an error other than Interrupted",
+        file: FRAME,
+        replace: &[(
+            "            Ok(n) => buf = &buf[n..],\n            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n            Err(e) => return Err(e),",
+            "            Ok(n) => buf = &buf[n..],\n            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n            Err(_) => return Ok(()),",
+        )],
+        caught_by: "write-loop-in-process",
+        clause: 14,
+    }
+    .assert_caught();
+}
+
+/// Retries every read error in read_full: a reset connection is read for ever.
+#[test]
+fn read_full_retries_every_error() {
+    Mutant {
+        name: "read-full-retries-every-error",
+        exercise: EX,
+        mistake: "read_full retries every read error, as if each were Interrupted",
+        file: FRAME,
+        replace: &[(
+            "            // call read again.\n            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}",
+            "            // call read again.\n            Err(_) => {}",
+        )],
+        caught_by: "read-loop-in-process",
+        clause: 12,
+    }
+    .assert_caught();
+}
+
+/// Takes a failed first read for the peer's clean close: a reset between
+/// frames looks like a goodbye.
+#[test]
+fn read_frame_error_as_close() {
+    Mutant {
+        name: "read-frame-error-as-close",
+        exercise: EX,
+        mistake: "read_frame returns Ok(None), a clean close, when the read of a header's first byte fails",
+        file: FRAME,
+        replace: &[(
+            "            Ok(_) => break,\n            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n            Err(e) => return Err(e),",
+            "            Ok(_) => break,\n            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n            Err(_) => return Ok(None),",
+        )],
+        caught_by: "read-loop-in-process",
+        clause: 12,
+    }
+    .assert_caught();
+}

@@ -462,3 +462,38 @@ fn reply_in_several_writes_passes() {
         );
     }
 }
+
+/// Ends the watch when a signal interrupts a read: `Interrupted` goes to
+/// `ended_by`, which knows no ending for it, so the watcher fails.
+#[test]
+fn interrupted_read_ends() {
+    Mutant {
+        name: "interrupted-read-ends",
+        exercise: EX,
+        mistake: "a read that fails with ErrorKind::Interrupted ends the watch instead of being made again",
+        file: WATCH,
+        replace: &[("            Err(e) if e.kind() == ErrorKind::Interrupted => {}\n", "")],
+        caught_by: "interrupted-reads",
+        clause: 12,
+    }
+    .assert_caught();
+}
+
+/// Takes an interrupted read for a silent interval: pings at once, and
+/// counts it as a ping without answer.
+#[test]
+fn interrupted_read_as_silence() {
+    Mutant {
+        name: "interrupted-read-as-silence",
+        exercise: EX,
+        mistake: "a read that fails with ErrorKind::Interrupted counts as a read timeout: it sends a ping",
+        file: WATCH,
+        replace: &[(
+            "            Err(e) if e.kind() == ErrorKind::WouldBlock => {",
+            "            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {",
+        )],
+        caught_by: "interrupted-reads",
+        clause: 12,
+    }
+    .assert_caught();
+}
