@@ -187,7 +187,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "retries-unanswered",
-        scenario: "The grader's server reads request 2 and closes without answering, then later drops request 4 twice; the client must resend request 2 once, send request 4 no third time, and exit with status 1 and the line `error: no answer to <request 4>`.",
+        scenario: "The grader's server reads request 2 and closes without answering, then later drops request 4 twice (a close, then a reset); the client must resend request 2 once, send request 4 no third time, and exit with status 1 and the line `error: no answer to <request 4>`.",
         clauses: &[10, 11],
         points: 5,
         limit: Duration::from_secs(15),
@@ -1015,11 +1015,13 @@ fn retries_unanswered(ctx: &mut Ctx) -> Outcome {
     ctx.step(format!("the grader's server closes connection 2 without answering {:?}", reqs[3]));
     let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 3")?;
     expect_request(&mut conn, &reqs[3], "again on connection 3 (it got no answer on connection 2)")?;
-    drop(conn);
-    ctx.step(format!(
-        "the grader's server closes connection 3 without answering {:?} again: that request has now failed twice",
-        reqs[3]
-    ));
+    // An RST this time, not a FIN: the second failure of a request is the
+    // end of that request whichever way the server ends the connection.
+    reset(
+        ctx,
+        conn,
+        &format!("without answering {:?} again: that request has now failed twice", reqs[3]),
+    )?;
     listener
         .set_nonblocking(true)
         .map_err(|e| Failure::new(format!("the grader could not make its listener non-blocking ({e})")))?;

@@ -488,3 +488,22 @@ fn client_read_timeout_instead() {
     }
     .assert_caught();
 }
+
+/// Takes a reset on the retry for a vanished server: the request that failed
+/// twice is reported as `server vanished` instead of `no answer to REQUEST`.
+#[test]
+fn second_reset_as_vanished() {
+    Mutant {
+        name: "second-reset-as-vanished",
+        exercise: EX,
+        mistake: "when the retry of a request ends with an RST, reports `server vanished` instead of `no answer to REQUEST`",
+        file: CLIENT,
+        replace: &[(
+            "                    ErrorKind::TimedOut => e,\n",
+            "                    ErrorKind::TimedOut => e,\n                    ErrorKind::ConnectionReset => io::Error::new(ErrorKind::TimedOut, format!(\"server vanished: {e}\")),\n",
+        )],
+        caught_by: "retries-unanswered",
+        clause: 11,
+    }
+    .assert_caught();
+}
