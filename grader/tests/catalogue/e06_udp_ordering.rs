@@ -550,3 +550,19 @@ fn ignores_rto() {
     }
     .assert_caught();
 }
+
+/// Stores a duplicate of a held message over the first copy, as a map's
+/// `insert` does: its arrival time moves, and the gap's loss timer restarts.
+#[test]
+fn held_duplicate_restarts_timer() {
+    Mutant {
+        name: "held-duplicate-restarts-timer",
+        exercise: EX,
+        mistake: "a duplicate of a held message replaces the held copy and its arrival time",
+        file: REORDER,
+        replace: &[("        if self.held[slot].is_some() {\n            return Arrival::Duplicate;\n        }\n", "")],
+        caught_by: "loss-timing",
+        clause: 8,
+    }
+    .assert_caught();
+}
