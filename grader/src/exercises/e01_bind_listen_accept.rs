@@ -372,9 +372,8 @@ fn interrupted_reads(ctx: &mut Ctx) -> Outcome {
     let mut client = ctx.connect(addr)?;
     expect_greeting(&mut client)?;
     let payload = random_bytes(ctx.seed, 64 * 1024);
-    echo_streamed(ctx, &mut client, payload, 5 * S).map_err(|f| {
-        f.hint("A read failed with EINTR (ErrorKind::Interrupted) and your program ended the client: retry the read instead.")
-    })
+    echo_streamed(ctx, &mut client, payload, 5 * S)
+        .map_err(|f| f.hint("A read failed with EINTR (ErrorKind::Interrupted) and your program ended the client: retry the read instead."))
 }
 
 fn clients_in_turn(ctx: &mut Ctx) -> Outcome {

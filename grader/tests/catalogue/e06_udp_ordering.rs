@@ -560,7 +560,10 @@ fn held_duplicate_restarts_timer() {
         exercise: EX,
         mistake: "a duplicate of a held message replaces the held copy and its arrival time",
         file: REORDER,
-        replace: &[("        if self.held[slot].is_some() {\n            return Arrival::Duplicate;\n        }\n", "")],
+        replace: &[(
+            "        if self.held[slot].is_some() {\n            return Arrival::Duplicate;\n        }\n",
+            "",
+        )],
         caught_by: "loss-timing",
         clause: 8,
     }
