@@ -203,10 +203,23 @@ pub const TESTS: &[TestCase] = &[
         run: vanished_peer_heartbeat,
     },
     TestCase {
+        id: "chatty-peer-not-pinged",
+        scenario: "With --heartbeat 400 the peer answers the first ping, then sends a byte every 100 ms for 1.2 s: the watcher must send no ping while bytes keep coming, then reply to the half-close with the right count and end with `ended: closed`.",
+        clauses: &[7],
+        points: 5,
+        limit: Duration::from_secs(15),
+        needs: &[],
+        exclusive: false,
+        concept: "A heartbeat asks \"are you there?\" only after a silence: every byte from the peer already answers it, so the interval counts from the peer's last byte, not from the last ping.",
+        hint: "Restart the interval whenever bytes arrive: with set_read_timeout each read waits a whole interval again; with a deadline, move it to now + interval after every read that returned bytes.",
+        docs_anchor: "heartbeat",
+        run: chatty_peer_not_pinged,
+    },
+    TestCase {
         id: "slow-peer-alive",
         scenario: "With --heartbeat 200 --misses 4 the peer answers only the 4th ping of each silence, three times (with `pong\\n`, `still here\\n` and a bare `.`), then half-closes: the watcher must never report it dead, count every byte in its reply and end with `ended: closed`.",
         clauses: &[1, 8, 9],
-        points: 10,
+        points: 5,
         limit: Duration::from_secs(20),
         needs: &[],
         exclusive: false,
@@ -954,6 +967,63 @@ fn interrupted_reads(ctx: &mut Ctx) -> Outcome {
         conn.send(b"pong\n")?;
         sent += 5;
         last = Instant::now();
+    }
+    conn.shutdown_write()?;
+    expect_reply(&mut conn, &mut program, sent)?;
+    conn.recv_to_end(REPORT, "nothing more")?;
+    let (_, word) = expect_ended(&mut program, &["closed"], REPORT, "the peer's half-close, after your reply")?;
+    expect_exit_0(&mut program, &word)
+}
+
+fn chatty_peer_not_pinged(ctx: &mut Ctx) -> Outcome {
+    let interval_ms = 400;
+    let (mut program, mut conn) = start(ctx, &["--heartbeat", "400"])?;
+    // One ping and its pong first: from then on the watcher's silence is
+    // timed from bytes the grader sent, at moments it knows.
+    answer_pings(&mut conn, &mut program, 1, interval_ms)?;
+    let mut sent = 5;
+    let mut last_send = Instant::now();
+    let mut longest_gap = Duration::ZERO;
+    let mut pinged: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 256];
+    for _ in 0..12 {
+        let due = last_send + Duration::from_millis(100);
+        while let Some(left) = due.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+            conn.stream.set_read_timeout(Some(left)).ok();
+            match conn.stream.read(&mut buf) {
+                Ok(0) => {
+                    return Err(Failure::new(format!(
+                        "your watcher closed the connection while the peer sent a byte every 100 ms{}",
+                        ended_note(&mut program)
+                    ))
+                    .with_panic(program.panic()));
+                }
+                Ok(n) => pinged.extend_from_slice(&buf[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+                Err(e) => return Err(Failure::io("reading from the watcher", &e)),
+            }
+        }
+        conn.send(b".")?;
+        let now = Instant::now();
+        longest_gap = longest_gap.max(now - last_send);
+        last_send = now;
+        sent += 1;
+    }
+    ctx.step(format!(
+        "the peer sent `.` 12 times, at most {} apart; the watcher sent {} meanwhile",
+        secs(longest_gap),
+        transcript::escape(&pinged)
+    ));
+    // A correct watcher pings only after 400 ms in which no byte arrived:
+    // with every gap shorter than that (a margin of 20 ms for how the
+    // grader measures), it cannot have pinged. A longer gap (the grader
+    // itself was late on a busy machine) leaves nothing to judge.
+    if !pinged.is_empty() && longest_gap < Duration::from_millis(380) {
+        return Err(Failure::new(format!(
+            "your watcher sent {} while the peer sent a byte at least every {}; with --heartbeat 400 a ping is due only after 400 ms without a byte from the peer",
+            transcript::escape(&pinged),
+            secs(longest_gap)
+        )));
     }
     conn.shutdown_write()?;
     expect_reply(&mut conn, &mut program, sent)?;

@@ -497,3 +497,28 @@ fn interrupted_read_as_silence() {
     }
     .assert_caught();
 }
+
+/// Pings on a fixed cadence, every interval since the last ping, whatever
+/// the peer sends: a chatty peer is pinged although it is never silent.
+#[test]
+fn pings_on_a_fixed_cadence() {
+    Mutant {
+        name: "pings-on-a-fixed-cadence",
+        exercise: EX,
+        mistake: "times each ping from the previous ping (a deadline that bytes from the peer do not move), not from the peer's last byte",
+        file: WATCH,
+        replace: &[
+            (
+                "    let mut buf = [0u8; 4096];\n    loop {\n        match stream.read(&mut buf) {",
+                "    let mut buf = [0u8; 4096];\n    let mut next_ping = std::time::Instant::now() + heartbeat.map_or(Duration::ZERO, |h| h.interval);\n    loop {\n        if heartbeat.is_some() {\n            let left = next_ping.saturating_duration_since(std::time::Instant::now());\n            stream.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;\n        }\n        match stream.read(&mut buf) {",
+            ),
+            (
+                "                unanswered += 1;\n",
+                "                unanswered += 1;\n                next_ping = std::time::Instant::now() + heartbeat.interval;\n",
+            ),
+        ],
+        caught_by: "chatty-peer-not-pinged",
+        clause: 7,
+    }
+    .assert_caught();
+}

@@ -569,3 +569,23 @@ fn held_duplicate_restarts_timer() {
     }
     .assert_caught();
 }
+
+/// Forgets that a number behind `next` is a duplicate: its negative distance
+/// turns into a huge slot, so it is taken for one beyond the window and the
+/// reliable receiver no longer acknowledges it again.
+#[test]
+fn behind_next_as_beyond_window() {
+    Mutant {
+        name: "behind-next-as-beyond-window",
+        exercise: EX,
+        mistake: "does not tell a datagram behind next (a duplicate of a delivered message) from one beyond the window",
+        file: REORDER,
+        replace: &[(
+            "        if distance < 0 {\n            // Behind `next`: delivered or declared lost long ago. Delivering\n            // it again would hand the application the same message twice.\n            return Arrival::Duplicate;\n        }\n",
+            "",
+        )],
+        caught_by: "acks",
+        clause: 11,
+    }
+    .assert_caught();
+}
