@@ -128,7 +128,7 @@ pub const TESTS: &[TestCase] = &[
         id: "broken-pipe",
         scenario: "The peer sends `flood`, shuts down its side, reads 1 KiB of ticks (numbered from 1) and closes; the watcher's writes must end with `ended: broken pipe`, and the program must exit with status 0.",
         clauses: &[4, 5, 11],
-        points: 10,
+        points: 5,
         limit: Duration::from_secs(15),
         needs: &[],
         exclusive: false,
@@ -149,6 +149,19 @@ pub const TESTS: &[TestCase] = &[
         hint: "Keep the bytes of the unfinished line between reads, and look at each complete line, wherever the reads cut the stream.",
         docs_anchor: "flood",
         run: flood_in_pieces,
+    },
+    TestCase {
+        id: "almost-flood",
+        scenario: "The peer sends the lines `flooding`, `no flood` and `Flood`, then half-closes: none of them is the line `flood`, so no tick may come, only the reply `received 24 bytes`, then `ended: closed`.",
+        clauses: &[4],
+        points: 5,
+        limit: Duration::from_secs(15),
+        needs: &[],
+        exclusive: false,
+        concept: "A command in a line protocol is the whole line, byte for byte: a line that merely starts with, ends with or contains the word is another line.",
+        hint: "Compare the whole line (the bytes before its \\n) with b\"flood\": line == b\"flood\", not starts_with, ends_with or contains, and without changing case.",
+        docs_anchor: "flood",
+        run: almost_flood,
     },
     TestCase {
         id: "reset-during-flood",
@@ -204,7 +217,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "chatty-peer-not-pinged",
-        scenario: "With --heartbeat 400 the peer answers the first ping, then sends a byte every 100 ms for 1.2 s: the watcher must send no ping while bytes keep coming, then reply to the half-close with the right count and end with `ended: closed`.",
+        scenario: "With --heartbeat 400 the peer answers the first ping, then sends a byte every 100 ms for 0.6 s: the watcher must send no ping while bytes keep coming, then reply to the half-close with the right count and end with `ended: closed`.",
         clauses: &[7],
         points: 5,
         limit: Duration::from_secs(15),
@@ -476,6 +489,26 @@ fn closed(ctx: &mut Ctx) -> Outcome {
     drop(conn);
     ctx.step("the grader's peer closes the connection (close(): a FIN, nothing left unread)");
     let (_, word) = expect_ended(&mut program, AFTER_FULL_CLOSE, REPORT, "an orderly close (FIN)")?;
+    expect_exit_0(&mut program, &word)
+}
+
+fn almost_flood(ctx: &mut Ctx) -> Outcome {
+    let (mut program, mut conn) = start(ctx, &[])?;
+    let payload = b"flooding\nno flood\nFlood\n";
+    conn.send(payload)?;
+    conn.shutdown_write()?;
+    expect_reply(&mut conn, &mut program, payload.len()).map_err(|f| {
+        if f.summary.contains("tick") {
+            Failure::new(format!(
+                "{}; the peer sent `flooding`, `no flood` and `Flood`, and none of them is the line `flood`",
+                f.summary
+            ))
+        } else {
+            f
+        }
+    })?;
+    conn.recv_to_end(REPORT, "nothing more")?;
+    let (_, word) = expect_ended(&mut program, &["closed"], REPORT, "the peer's half-close, after your reply")?;
     expect_exit_0(&mut program, &word)
 }
 
@@ -986,7 +1019,7 @@ fn chatty_peer_not_pinged(ctx: &mut Ctx) -> Outcome {
     let mut longest_gap = Duration::ZERO;
     let mut pinged: Vec<u8> = Vec::new();
     let mut buf = [0u8; 256];
-    for _ in 0..12 {
+    for _ in 0..6 {
         let due = last_send + Duration::from_millis(100);
         while let Some(left) = due.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
             conn.stream.set_read_timeout(Some(left)).ok();
@@ -1010,7 +1043,7 @@ fn chatty_peer_not_pinged(ctx: &mut Ctx) -> Outcome {
         sent += 1;
     }
     ctx.step(format!(
-        "the peer sent `.` 12 times, at most {} apart; the watcher sent {} meanwhile",
+        "the peer sent `.` 6 times, at most {} apart; the watcher sent {} meanwhile",
         secs(longest_gap),
         transcript::escape(&pinged)
     ));

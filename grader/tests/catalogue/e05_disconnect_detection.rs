@@ -522,3 +522,57 @@ fn pings_on_a_fixed_cadence() {
     }
     .assert_caught();
 }
+
+/// Takes any line that starts with `flood` for the command.
+#[test]
+fn flood_prefix() {
+    Mutant {
+        name: "flood-prefix",
+        exercise: EX,
+        mistake: "floods on every line that starts with `flood` (`flooding` too)",
+        file: WATCH,
+        replace: &[(
+            "                    if line == b\"flood\" {",
+            "                    if line.starts_with(b\"flood\") {",
+        )],
+        caught_by: "almost-flood",
+        clause: 4,
+    }
+    .assert_caught();
+}
+
+/// Looks for `flood` at the end of a line, as a search in the text does.
+#[test]
+fn flood_suffix() {
+    Mutant {
+        name: "flood-suffix",
+        exercise: EX,
+        mistake: "floods on every line that ends with `flood` (`no flood` too)",
+        file: WATCH,
+        replace: &[(
+            "                    if line == b\"flood\" {",
+            "                    if line.ends_with(b\"flood\") {",
+        )],
+        caught_by: "almost-flood",
+        clause: 4,
+    }
+    .assert_caught();
+}
+
+/// Compares the command without regard to case.
+#[test]
+fn flood_any_case() {
+    Mutant {
+        name: "flood-any-case",
+        exercise: EX,
+        mistake: "floods on `Flood` too: compares the line without regard to case",
+        file: WATCH,
+        replace: &[(
+            "                    if line == b\"flood\" {",
+            "                    if line.eq_ignore_ascii_case(b\"flood\") {",
+        )],
+        caught_by: "almost-flood",
+        clause: 4,
+    }
+    .assert_caught();
+}
