@@ -135,7 +135,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "one-connection",
-        scenario: "The client sends 8 requests to the grader's server, which counts connections: all 8 must travel over one connection, every reply must be printed as a line, in order, and the client must exit with status 0.",
+        scenario: "The client sends 8 requests to the grader's server, which counts connections: all 8 must travel over one connection, every reply must be printed as a line, in order and as it came (the 4th has spaces and a tab at its ends), and the client must exit with status 0.",
         clauses: &[7],
         points: 5,
         limit: Duration::from_secs(15),
@@ -555,18 +555,6 @@ fn expect_printed(program: &mut Program, reply: &str) -> Outcome {
         .map_err(|f| f.with_panic(program.panic()))
 }
 
-/// Checks that the reply lines appear on the client's stdout in the order of the requests.
-fn printed_in_order(program: &Program, requests: &[String]) -> Outcome {
-    let replies: Vec<String> = requests.iter().map(|r| reply_to(r)).collect();
-    let printed: Vec<String> = program.stdout_lines().into_iter().filter(|l| replies.contains(l)).collect();
-    if printed == replies {
-        return Ok(());
-    }
-    Err(Failure::new(format!(
-        "your client printed the replies in the order {printed:?}; expected {replies:?}, one line per reply, in the order of the requests"
-    )))
-}
-
 fn expect_success(program: &mut Program) -> Outcome {
     match program.wait_exit(5 * S) {
         None => Err(Failure::new(
@@ -867,20 +855,42 @@ fn one_connection(ctx: &mut Ctx) -> Outcome {
     let reqs = requests(ctx, 8);
     let mut program = spawn_client(ctx, addr, PLAIN, &[], &reqs)?;
     let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 1")?;
-    for (i, request) in reqs.iter().enumerate() {
+    // The 4th reply has spaces and a tab at its ends: a reply is printed as
+    // it came, without its `\n` and nothing else removed.
+    let replies: Vec<String> = reqs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| if i == 3 { format!("  {}\t ", reply_to(r)) } else { reply_to(r) })
+        .collect();
+    for (i, (request, reply)) in reqs.iter().zip(&replies).enumerate() {
         expect_request(&mut conn, request, "on connection 1").map_err(|f| {
             Failure::new(format!(
                 "{} (after {i} answered requests). Send every request over the one connection you opened first",
                 f.summary
             ))
         })?;
-        answer(&mut conn, request)?;
+        conn.send(format!("{reply}\n").as_bytes())?;
     }
-    for request in &reqs {
-        expect_printed(&mut program, &reply_to(request))?;
+    for reply in &replies {
+        expect_printed(&mut program, reply).map_err(|f| {
+            if reply.starts_with(' ') {
+                Failure::new(format!(
+                    "{}; print the reply as it came, without its \\n only: trim() also removes the spaces and the tab at its ends",
+                    f.summary
+                ))
+                .with_panic(f.panic)
+            } else {
+                f
+            }
+        })?;
     }
     expect_success(&mut program)?;
-    printed_in_order(&program, &reqs)?;
+    let printed: Vec<String> = program.stdout_lines().into_iter().filter(|l| replies.contains(l)).collect();
+    if printed != replies {
+        return Err(Failure::new(format!(
+            "your client printed the replies in the order {printed:?}; expected {replies:?}, one line per reply, in the order of the requests"
+        )));
+    }
     no_more_connections(ctx, &listener, 1)
 }
 

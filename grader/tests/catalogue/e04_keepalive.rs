@@ -507,3 +507,22 @@ fn second_reset_as_vanished() {
     }
     .assert_caught();
 }
+
+/// Trims the reply instead of removing only its `\n`: spaces and tabs at its
+/// ends are lost.
+#[test]
+fn trims_reply() {
+    Mutant {
+        name: "trims-reply",
+        exercise: EX,
+        mistake: "prints reply.trim(), dropping spaces and tabs at the ends of the reply",
+        file: CLIENT,
+        replace: &[(
+            "            Ok(_) => Ok(reply.trim_end_matches('\\n').to_string()),",
+            "            Ok(_) => Ok(reply.trim().to_string()),",
+        )],
+        caught_by: "one-connection",
+        clause: 7,
+    }
+    .assert_caught();
+}
