@@ -491,19 +491,3 @@ fn spins_while_output_waits() {
     }
     .assert_caught();
 }
-
-/// Reads each readable client until WouldBlock, with no cap: a client that
-/// never pauses keeps the round, and everybody else waits.
-#[test]
-fn reads_until_wouldblock() {
-    Mutant {
-        name: "reads-until-wouldblock",
-        exercise: EX,
-        mistake: "read_available reads until WouldBlock with no per-round cap",
-        file: MAIN,
-        replace: &[("        while taken < READ_PER_ROUND {", "        while taken < usize::MAX {")],
-        caught_by: "flooding-client",
-        clause: 17,
-    }
-    .assert_caught();
-}
