@@ -1290,7 +1290,7 @@ fn deadline(ctx: &mut Ctx) -> Outcome {
         deadline: deadline.as_millis() as u64,
     };
     let (key, _) = key_and_value(ctx, 20);
-    let mut copies = vec![
+    let mut copies = [
         (
             start(ctx, "your copy 1 (vanished service)", gone_addr, &key, base)?,
             "its connect hangs",
