@@ -10,9 +10,15 @@ const ATTEMPT: &str = "src/attempt.rs";
 const BACKOFF: &str = "src/backoff.rs";
 const CLIENT: &str = "src/client.rs";
 
-/// Sends the request without its `\n`: the service never sees a whole line.
+/// Every mutant fails the hidden test meant to catch it.
 #[test]
-fn request_without_newline() {
+fn every_mutant_is_caught() {
+    crate::util::assert_all_caught(MUTANTS);
+}
+
+/// The known-wrong programs: each entry is one mistake, in one clause.
+pub const MUTANTS: &[Mutant] = &[
+    // Sends the request without its `\n`: the service never sees a whole line.
     Mutant {
         name: "request-without-newline",
         exercise: EX,
@@ -21,13 +27,8 @@ fn request_without_newline() {
         replace: &[("format!(\"GET {key}\\n\")", "format!(\"GET {key}\")")],
         caught_by: "first-try-value",
         clause: 1,
-    }
-    .assert_caught();
-}
-
-/// Keeps the first word of `VALUE text` only, as a split on spaces does.
-#[test]
-fn value_first_word() {
+    },
+    // Keeps the first word of `VALUE text` only, as a split on spaces does.
     Mutant {
         name: "value-first-word",
         exercise: EX,
@@ -39,13 +40,8 @@ fn value_first_word() {
         )],
         caught_by: "first-try-value",
         clause: 2,
-    }
-    .assert_caught();
-}
-
-/// Numbers the attempt lines from 0, as a loop index does.
-#[test]
-fn attempts_from_zero() {
+    },
+    // Numbers the attempt lines from 0, as a loop index does.
     Mutant {
         name: "attempts-from-zero",
         exercise: EX,
@@ -57,13 +53,8 @@ fn attempts_from_zero() {
         )],
         caught_by: "first-try-value",
         clause: 3,
-    }
-    .assert_caught();
-}
-
-/// A plain `connect`: towards a vanished server it waits for the kernel's SYN retries, about two minutes.
-#[test]
-fn no_connect_timeout() {
+    },
+    // A plain `connect`: towards a vanished server it waits for the kernel's SYN retries, about two minutes.
     Mutant {
         name: "no-connect-timeout",
         exercise: EX,
@@ -75,13 +66,8 @@ fn no_connect_timeout() {
         )],
         caught_by: "connect-timeout",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Bounds the connect with the read timeout (2 s in the test) instead of the connect timeout.
-#[test]
-fn read_timeout_for_connect() {
+    },
+    // Bounds the connect with the read timeout (2 s in the test) instead of the connect timeout.
     Mutant {
         name: "read-timeout-for-connect",
         exercise: EX,
@@ -90,13 +76,8 @@ fn read_timeout_for_connect() {
         replace: &[("let connect_for = connect_timeout.min(", "let connect_for = read_timeout.min(")],
         caught_by: "connect-timeout",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// No read timeout: a service that accepted and stalls holds the attempt until the deadline.
-#[test]
-fn no_read_timeout() {
+    },
+    // No read timeout: a service that accepted and stalls holds the attempt until the deadline.
     Mutant {
         name: "no-read-timeout",
         exercise: EX,
@@ -105,13 +86,8 @@ fn no_read_timeout() {
         replace: &[("stream.set_read_timeout(Some(left))", "stream.set_read_timeout(None)")],
         caught_by: "read-timeout",
         clause: 5,
-    }
-    .assert_caught();
-}
-
-/// The read timeout restarts at every read (plain `set_read_timeout`): an answer trickled one byte at a time never trips it.
-#[test]
-fn read_timeout_per_read() {
+    },
+    // The read timeout restarts at every read (plain `set_read_timeout`): an answer trickled one byte at a time never trips it.
     Mutant {
         name: "read-timeout-per-read",
         exercise: EX,
@@ -123,13 +99,8 @@ fn read_timeout_per_read() {
         )],
         caught_by: "trickled-answer",
         clause: 5,
-    }
-    .assert_caught();
-}
-
-/// Gives the answer the connect timeout (100 ms in the test) instead of the read timeout: a slow answer within the read timeout is abandoned.
-#[test]
-fn read_timeout_from_connect_timeout() {
+    },
+    // Gives the answer the connect timeout (100 ms in the test) instead of the read timeout: a slow answer within the read timeout is abandoned.
     Mutant {
         name: "read-timeout-from-connect-timeout",
         exercise: EX,
@@ -141,13 +112,8 @@ fn read_timeout_from_connect_timeout() {
         )],
         caught_by: "slow-answer-kept",
         clause: 5,
-    }
-    .assert_caught();
-}
-
-/// Gives up at the first refusal, as if nobody would ever listen on the port.
-#[test]
-fn refused_is_final() {
+    },
+    // Gives up at the first refusal, as if nobody would ever listen on the port.
     Mutant {
         name: "refused-is-final",
         exercise: EX,
@@ -165,13 +131,8 @@ fn refused_is_final() {
         ],
         caught_by: "refused",
         clause: 6,
-    }
-    .assert_caught();
-}
-
-/// Treats a read that failed (ECONNRESET) as a final answer and gives up.
-#[test]
-fn reset_is_final() {
+    },
+    // Treats a read that failed (ECONNRESET) as a final answer and gives up.
     Mutant {
         name: "reset-is-final",
         exercise: EX,
@@ -183,13 +144,8 @@ fn reset_is_final() {
         )],
         caught_by: "retries-then-value",
         clause: 6,
-    }
-    .assert_caught();
-}
-
-/// Treats a read of 0 bytes before the answer as a final answer and gives up.
-#[test]
-fn eof_is_final() {
+    },
+    // Treats a read of 0 bytes before the answer as a final answer and gives up.
     Mutant {
         name: "eof-is-final",
         exercise: EX,
@@ -201,13 +157,8 @@ fn eof_is_final() {
         )],
         caught_by: "retries-then-value",
         clause: 6,
-    }
-    .assert_caught();
-}
-
-/// Gives up when the service says `BUSY`, which says "later", not "no".
-#[test]
-fn busy_is_final() {
+    },
+    // Gives up when the service says `BUSY`, which says "later", not "no".
     Mutant {
         name: "busy-is-final",
         exercise: EX,
@@ -225,13 +176,8 @@ fn busy_is_final() {
         ],
         caught_by: "retries-then-value",
         clause: 6,
-    }
-    .assert_caught();
-}
-
-/// Retries a definite `ERR`, which only repeats the same answer and adds load.
-#[test]
-fn retries_err() {
+    },
+    // Retries a definite `ERR`, which only repeats the same answer and adds load.
     Mutant {
         name: "retries-err",
         exercise: EX,
@@ -246,13 +192,8 @@ fn retries_err() {
         ],
         caught_by: "permanent-error",
         clause: 6,
-    }
-    .assert_caught();
-}
-
-/// The same delay before every retry: no exponential backoff.
-#[test]
-fn constant_delay() {
+    },
+    // The same delay before every retry: no exponential backoff.
     Mutant {
         name: "constant-delay",
         exercise: EX,
@@ -264,13 +205,8 @@ fn constant_delay() {
         )],
         caught_by: "retries-then-value",
         clause: 7,
-    }
-    .assert_caught();
-}
-
-/// Doubles the delay for ever: no cap.
-#[test]
-fn no_cap() {
+    },
+    // Doubles the delay for ever: no cap.
     Mutant {
         name: "no-cap",
         exercise: EX,
@@ -279,13 +215,8 @@ fn no_cap() {
         replace: &[("let d = doubled.min(cap);", "let d = doubled;\n    let _ = cap;")],
         caught_by: "backoff-capped",
         clause: 7,
-    }
-    .assert_caught();
-}
-
-/// Waits exactly d: every client that failed together comes back together.
-#[test]
-fn no_jitter() {
+    },
+    // Waits exactly d: every client that failed together comes back together.
     Mutant {
         name: "no-jitter",
         exercise: EX,
@@ -294,13 +225,8 @@ fn no_jitter() {
         replace: &[("random_between(d / 2, d)", "random_between(d, d)")],
         caught_by: "jitter",
         clause: 7,
-    }
-    .assert_caught();
-}
-
-/// "Full jitter", between 0 and d: a good policy, but not the contract's window [d/2, d].
-#[test]
-fn full_jitter() {
+    },
+    // "Full jitter", between 0 and d: a good policy, but not the contract's window [d/2, d].
     Mutant {
         name: "full-jitter",
         exercise: EX,
@@ -309,13 +235,8 @@ fn full_jitter() {
         replace: &[("random_between(d / 2, d)", "random_between(Duration::ZERO, d)")],
         caught_by: "jitter",
         clause: 7,
-    }
-    .assert_caught();
-}
-
-/// Counts retries instead of attempts: N + 1 connections.
-#[test]
-fn one_attempt_too_many() {
+    },
+    // Counts retries instead of attempts: N + 1 connections.
     Mutant {
         name: "one-attempt-too-many",
         exercise: EX,
@@ -327,13 +248,8 @@ fn one_attempt_too_many() {
         ],
         caught_by: "gives-up-after-attempts",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// An exclusive range: N − 1 attempts.
-#[test]
-fn one_attempt_too_few() {
+    },
+    // An exclusive range: N − 1 attempts.
     Mutant {
         name: "one-attempt-too-few",
         exercise: EX,
@@ -342,13 +258,8 @@ fn one_attempt_too_few() {
         replace: &[("for k in 1..=settings.attempts {", "for k in 1..settings.attempts {")],
         caught_by: "retries-then-value",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Sleeps after every attempt, the last one included, before giving up.
-#[test]
-fn sleeps_after_last_attempt() {
+    },
+    // Sleeps after every attempt, the last one included, before giving up.
     Mutant {
         name: "sleeps-after-last-attempt",
         exercise: EX,
@@ -357,13 +268,8 @@ fn sleeps_after_last_attempt() {
         replace: &[("        if k == settings.attempts {\n            break;\n        }\n", "")],
         caught_by: "gives-up-after-attempts",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Takes the deadline a hundred times too long: as good as none.
-#[test]
-fn ignores_deadline() {
+    },
+    // Takes the deadline a hundred times too long: as good as none.
     Mutant {
         name: "ignores-deadline",
         exercise: EX,
@@ -375,13 +281,8 @@ fn ignores_deadline() {
         )],
         caught_by: "deadline",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Checks the deadline between attempts only: a connect or read under way runs its whole timeout past it.
-#[test]
-fn deadline_between_attempts_only() {
+    },
+    // Checks the deadline between attempts only: a connect or read under way runs its whole timeout past it.
     Mutant {
         name: "deadline-between-attempts-only",
         exercise: EX,
@@ -393,13 +294,8 @@ fn deadline_between_attempts_only() {
         )],
         caught_by: "deadline",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Sleeps the whole backoff delay although the deadline passes during it.
-#[test]
-fn delay_not_cut() {
+    },
+    // Sleeps the whole backoff delay although the deadline passes during it.
     Mutant {
         name: "delay-not-cut",
         exercise: EX,
@@ -408,13 +304,8 @@ fn delay_not_cut() {
         replace: &[("            thread::sleep(left);\n", "            thread::sleep(wait);\n")],
         caught_by: "deadline",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Gives up as soon as the next delay would end past the deadline, before the deadline has passed.
-#[test]
-fn gives_up_before_deadline() {
+    },
+    // Gives up as soon as the next delay would end past the deadline, before the deadline has passed.
     Mutant {
         name: "gives-up-before-deadline",
         exercise: EX,
@@ -423,6 +314,5 @@ fn gives_up_before_deadline() {
         replace: &[("            thread::sleep(left);\n", "            let _ = left;\n")],
         caught_by: "deadline",
         clause: 9,
-    }
-    .assert_caught();
-}
+    },
+];
