@@ -11,6 +11,10 @@ pub enum Need {
     Linux,
     /// An IPv6 loopback address (`::1`) that can be bound.
     Ipv6,
+    /// The `curl` command (Debian package `curl`), a real HTTP client.
+    Curl,
+    /// The `wrk` HTTP load generator (Debian package `wrk`).
+    Wrk,
 }
 
 impl Need {
@@ -18,6 +22,8 @@ impl Need {
         match name {
             "linux" => Some(Need::Linux),
             "ipv6" => Some(Need::Ipv6),
+            "curl" => Some(Need::Curl),
+            "wrk" => Some(Need::Wrk),
             _ => None,
         }
     }
@@ -30,8 +36,35 @@ impl Need {
             }
             Need::Linux => None,
             Need::Ipv6 => ipv6_missing().clone(),
+            Need::Curl => tool_missing("curl", "curl", "--version"),
+            Need::Wrk => tool_missing("wrk", "wrk", "-v"),
         }
     }
+}
+
+/// `None` when the command `name` can be started here (its exit status does
+/// not matter: `wrk -v` exits with 1); otherwise why a test is skipped.
+fn tool_missing(name: &str, package: &str, probe: &str) -> Option<String> {
+    static CACHE: OnceLock<std::sync::Mutex<Vec<(String, Option<String>)>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut known = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, missing)) = known.iter().find(|(n, _)| n == name) {
+        return missing.clone();
+    }
+    let missing = match std::process::Command::new(name)
+        .arg(probe)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+    {
+        Ok(_) => None,
+        Err(e) => Some(format!(
+            "needs the `{name}` command (Debian/Ubuntu package `{package}`, installed by .ci/run); starting it failed here: {e}"
+        )),
+    };
+    known.push((name.to_string(), missing.clone()));
+    missing
 }
 
 fn ipv6_missing() -> &'static Option<String> {

@@ -57,7 +57,13 @@ fn head(status: u16, version: Version, keep_alive: bool, content_type: &str, len
     todo!()
 }
 
-fn send_file(writer: &mut BufWriter<TcpStream>, path: &std::path::Path, request: &Request, keep_alive: bool, head_only: bool) -> io::Result<()> {
+fn send_file(
+    writer: &mut BufWriter<TcpStream>,
+    path: &std::path::Path,
+    request: &Request,
+    keep_alive: bool,
+    head_only: bool,
+) -> io::Result<()> {
     // TODO: Open the file, write the head with its length, then (not for
     // HEAD) its bytes, and flush.
     todo!()

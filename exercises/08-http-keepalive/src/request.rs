@@ -59,8 +59,8 @@ impl Request {
         // TODO: Look at every header named `name` (names are stored
         // lowercase), split its value at commas, and compare each trimmed
         // item with `token` ignoring case.
-    todo!()
-}
+        todo!()
+    }
 
     /// Whether the connection stays open after the response (RFC 9112
     /// §9.3): HTTP/1.1 is persistent unless the client says
@@ -69,8 +69,8 @@ impl Request {
     pub fn keep_alive(&self) -> bool {
         // TODO: HTTP/1.1 keeps the connection unless `Connection` lists
         // `close`; HTTP/1.0 closes it unless `Connection` lists `keep-alive`.
-    todo!()
-}
+        todo!()
+    }
 }
 
 /// Why no request could be read.

@@ -106,7 +106,13 @@ fn head(status: u16, version: Version, keep_alive: bool, content_type: &str, len
     )
 }
 
-fn send_file(writer: &mut BufWriter<TcpStream>, path: &std::path::Path, request: &Request, keep_alive: bool, head_only: bool) -> io::Result<()> {
+fn send_file(
+    writer: &mut BufWriter<TcpStream>,
+    path: &std::path::Path,
+    request: &Request,
+    keep_alive: bool,
+    head_only: bool,
+) -> io::Result<()> {
     let mut file = match File::open(path) {
         Ok(file) => file,
         Err(_) => return send_error(writer, 404, request.version, keep_alive, head_only),

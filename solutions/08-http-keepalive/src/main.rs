@@ -55,8 +55,7 @@ fn main() {
 /// persistent connection may sit idle for a long time, and a client waiting
 /// behind it would wait that long.
 fn run(addr: SocketAddr, config: Config) -> std::io::Result<()> {
-    let listener = TcpListener::bind(addr)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot bind {addr}: {e}")))?;
+    let listener = TcpListener::bind(addr).map_err(|e| std::io::Error::new(e.kind(), format!("cannot bind {addr}: {e}")))?;
     println!("listening on {}", listener.local_addr()?);
     let config = Arc::new(config);
     loop {
