@@ -265,7 +265,7 @@ pub const TESTS: &[TestCase] = &[
         exclusive: false,
         concept: "A real client re-uses a connection only when the response told it exactly where it ends (Content-Length) and did not say Connection: close.",
         hint: "Run `curl -v http://ADDR/a.txt http://ADDR/b.txt` yourself: it says `Re-using existing connection` when your server kept it open.",
-        docs_anchor: "by-hand-with-curl-and-a-load-generator",
+        docs_anchor: "real-clients-curl-and-wrk",
         run: curl_reuses,
     },
     TestCase {
@@ -278,7 +278,7 @@ pub const TESTS: &[TestCase] = &[
         exclusive: false,
         concept: "A load generator keeps many persistent connections busy at once: anything a single careful client never does (connections at the same time, thousands of requests) shows up as errors.",
         hint: "Run `wrk -t2 -c8 -d2s http://ADDR/a.txt` yourself and read its `Socket errors` and `Non-2xx` lines.",
-        docs_anchor: "by-hand-with-curl-and-a-load-generator",
+        docs_anchor: "real-clients-curl-and-wrk",
         run: wrk_no_errors,
     },
 ];
