@@ -271,7 +271,7 @@ pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "wrk-no-errors",
         scenario: "wrk runs for 1 s with 8 connections over 2 threads, and a 2 s timeout: it must finish with zero connect, read, write, timeout and status errors, and more than 0 requests.",
-        clauses: &[1, 6],
+        clauses: &[1, 3, 6],
         points: 5,
         limit: Duration::from_secs(15),
         needs: &[Need::Linux, Need::Wrk],
