@@ -74,3 +74,20 @@ fn ipv6_missing() -> &'static Option<String> {
         Err(e) => Some(format!("needs IPv6 loopback; binding [::1]:0 failed here: {e}")),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A missing command is a reason to skip, naming the command and its package.
+    #[test]
+    fn a_missing_tool_is_a_reason_to_skip() {
+        let reason = tool_missing("socklings-no-such-tool", "no-such-package", "--version").expect("the tool is missing");
+        assert!(
+            reason.contains("socklings-no-such-tool") && reason.contains("no-such-package"),
+            "{reason}"
+        );
+        assert_eq!(Need::parse("curl"), Some(Need::Curl));
+        assert_eq!(Need::parse("wrk"), Some(Need::Wrk));
+    }
+}

@@ -33,10 +33,11 @@ const MAX_BODY: usize = 16384;
 /// The idle timeout of tests that are not about it: longer than any test.
 const LONG_IDLE: &str = "10000";
 /// The idle timeout of `idle-timeout`, and how the test uses it.
-const IDLE_MS: u64 = 400;
+const IDLE_MS: u64 = 500;
 /// The gap between requests that must keep a connection open (well inside
-/// the timeout, and four of them add up to more than it).
+/// the timeout; the four gaps between five requests add up to more than it).
 const BUSY_GAP: Duration = Duration::from_millis(150);
+const REQUESTS: usize = 5;
 /// How much earlier than the timeout a close may come (timer granularity),
 /// and how much later on a loaded machine.
 const IDLE_EARLY: Duration = Duration::from_millis(30);
@@ -153,7 +154,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "idle-timeout",
-        scenario: "With --idle-timeout 400: a connection that sends four requests 150 ms apart stays open throughout; then, idle, it must be closed by the server not before 370 ms and within 1.9 s after its last request; a connection that never sends anything is closed the same way.",
+        scenario: "With --idle-timeout 500: a connection that sends five requests 150 ms apart stays open throughout; then, idle, it must be closed by the server not before 470 ms and within 2 s after its last request; a connection that never sends anything is closed the same way.",
         clauses: &[8],
         points: 10,
         limit: Duration::from_secs(10),
@@ -903,14 +904,14 @@ fn idle_timeout(ctx: &mut Ctx) -> Outcome {
     let quiet_since = Instant::now();
     let mut conn = Http::connect(ctx, addr, "client 1")?;
     let mut last_sent = Instant::now();
-    for i in 0..4 {
+    for i in 0..REQUESTS {
         if i > 0 {
             std::thread::sleep(BUSY_GAP);
         }
         last_sent = Instant::now();
         conn.send(&get("/a.txt"))?;
         let what = format!(
-            "the response to request {} of 4 ({} ms after the previous response, inside the idle timeout of {IDLE_MS} ms)",
+            "the response to request {} of {REQUESTS} ({} ms after the previous response, inside the idle timeout of {IDLE_MS} ms)",
             i + 1,
             BUSY_GAP.as_millis()
         );
