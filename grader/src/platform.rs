@@ -44,14 +44,11 @@ impl Need {
 
 /// `None` when the command `name` can be started here (its exit status does
 /// not matter: `wrk -v` exits with 1); otherwise why a test is skipped.
+/// Asked once per run for each tool.
 fn tool_missing(name: &str, package: &str, probe: &str) -> Option<String> {
-    static CACHE: OnceLock<std::sync::Mutex<Vec<(String, Option<String>)>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut known = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, missing)) = known.iter().find(|(n, _)| n == name) {
-        return missing.clone();
-    }
-    let missing = match std::process::Command::new(name)
+    static CURL: OnceLock<Option<String>> = OnceLock::new();
+    static WRK: OnceLock<Option<String>> = OnceLock::new();
+    let ask = || match std::process::Command::new(name)
         .arg(probe)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -63,8 +60,11 @@ fn tool_missing(name: &str, package: &str, probe: &str) -> Option<String> {
             "needs the `{name}` command (Debian/Ubuntu package `{package}`, installed by .ci/run); starting it failed here: {e}"
         )),
     };
-    known.push((name.to_string(), missing.clone()));
-    missing
+    match name {
+        "curl" => CURL.get_or_init(ask).clone(),
+        "wrk" => WRK.get_or_init(ask).clone(),
+        _ => ask(),
+    }
 }
 
 fn ipv6_missing() -> &'static Option<String> {
