@@ -21,6 +21,14 @@ pub fn serve(stream: TcpStream, config: &Config) {
     let _ = serve_requests(stream, config);
 }
 
+/// Reads and answers requests on one connection until it ends.
+///
+/// The idle timeout is the socket's read timeout (`SO_RCVTIMEO`, set with
+/// `set_read_timeout`): a read that waits longer fails with `WouldBlock`,
+/// and every read that returns bytes starts the wait again. A response often
+/// leaves in two writes (the head, then the body); without `TCP_NODELAY`,
+/// Nagle's algorithm and the client's delayed ACK hold the second one for up
+/// to 40 ms, on every request of a persistent connection.
 fn serve_requests(stream: TcpStream, config: &Config) -> io::Result<()> {
     // TODO: Set the read timeout (the idle timeout) and TCP_NODELAY. Wrap
     // the stream in one BufReader and one BufWriter for the whole connection,
@@ -57,6 +65,8 @@ fn head(status: u16, version: Version, keep_alive: bool, content_type: &str, len
     todo!()
 }
 
+/// A 200 response with the file's bytes (only the head for HEAD), flushed
+/// before the next request is read, so responses leave in order.
 fn send_file(
     writer: &mut BufWriter<TcpStream>,
     path: &std::path::Path,
@@ -69,6 +79,7 @@ fn send_file(
     todo!()
 }
 
+/// An error response with a short text body, framed like any other.
 fn send_error(writer: &mut BufWriter<TcpStream>, status: u16, version: Version, keep_alive: bool, head_only: bool) -> io::Result<()> {
     // TODO: A short text body such as `404 Not Found\n`, framed by its
     // Content-Length (no body for HEAD), then flush.
