@@ -15,6 +15,9 @@ pub enum Need {
     Curl,
     /// The `wrk` HTTP load generator (Debian package `wrk`).
     Wrk,
+    /// ApacheBench, `ab` (Debian package `apache2-utils`), a load generator
+    /// that speaks HTTP/1.0 with `Connection: Keep-Alive`.
+    Ab,
 }
 
 impl Need {
@@ -24,6 +27,7 @@ impl Need {
             "ipv6" => Some(Need::Ipv6),
             "curl" => Some(Need::Curl),
             "wrk" => Some(Need::Wrk),
+            "ab" => Some(Need::Ab),
             _ => None,
         }
     }
@@ -38,6 +42,7 @@ impl Need {
             Need::Ipv6 => ipv6_missing().clone(),
             Need::Curl => tool_missing("curl", "curl", "--version"),
             Need::Wrk => tool_missing("wrk", "wrk", "-v"),
+            Need::Ab => tool_missing("ab", "apache2-utils", "-V"),
         }
     }
 }
@@ -48,6 +53,7 @@ impl Need {
 fn tool_missing(name: &str, package: &str, probe: &str) -> Option<String> {
     static CURL: OnceLock<Option<String>> = OnceLock::new();
     static WRK: OnceLock<Option<String>> = OnceLock::new();
+    static AB: OnceLock<Option<String>> = OnceLock::new();
     let ask = || match std::process::Command::new(name)
         .arg(probe)
         .stdin(std::process::Stdio::null())
@@ -63,6 +69,7 @@ fn tool_missing(name: &str, package: &str, probe: &str) -> Option<String> {
     match name {
         "curl" => CURL.get_or_init(ask).clone(),
         "wrk" => WRK.get_or_init(ask).clone(),
+        "ab" => AB.get_or_init(ask).clone(),
         _ => ask(),
     }
 }
@@ -89,5 +96,6 @@ mod tests {
         );
         assert_eq!(Need::parse("curl"), Some(Need::Curl));
         assert_eq!(Need::parse("wrk"), Some(Need::Wrk));
+        assert_eq!(Need::parse("ab"), Some(Need::Ab));
     }
 }

@@ -156,7 +156,7 @@ pub const TESTS: &[TestCase] = &[
         id: "idle-timeout",
         scenario: "With --idle-timeout 500: a connection that sends five requests 150 ms apart stays open throughout; then, idle, it must be closed by the server not before 470 ms and within 2 s after its last request; a connection that never sends anything is closed the same way.",
         clauses: &[8],
-        points: 10,
+        points: 5,
         limit: Duration::from_secs(10),
         needs: &[Need::Linux],
         exclusive: false,
@@ -266,7 +266,7 @@ pub const TESTS: &[TestCase] = &[
         exclusive: false,
         concept: "A real client re-uses a connection only when the response told it exactly where it ends (Content-Length) and did not say Connection: close.",
         hint: "Run `curl -v http://ADDR/a.txt http://ADDR/b.txt` yourself: it says `Re-using existing connection` when your server kept it open.",
-        docs_anchor: "real-clients-curl-and-wrk",
+        docs_anchor: "real-clients-curl-wrk-and-ab",
         run: curl_reuses,
     },
     TestCase {
@@ -279,8 +279,21 @@ pub const TESTS: &[TestCase] = &[
         exclusive: false,
         concept: "A load generator keeps many persistent connections busy at once: anything a single careful client never does (connections at the same time, thousands of requests) shows up as errors.",
         hint: "Run `wrk -t2 -c8 -d2s http://ADDR/a.txt` yourself and read its `Socket errors` and `Non-2xx` lines.",
-        docs_anchor: "real-clients-curl-and-wrk",
+        docs_anchor: "real-clients-curl-wrk-and-ab",
         run: wrk_no_errors,
+    },
+    TestCase {
+        id: "ab-keep-alive",
+        scenario: "ApacheBench sends 400 HTTP/1.0 requests with `Connection: Keep-Alive` over 8 connections at once (`ab -k -n 400 -c 8 -s 3`): it must complete all 400 with 0 failed and 0 non-2xx responses, and exit with status 0.",
+        clauses: &[1, 6],
+        points: 5,
+        limit: Duration::from_secs(15),
+        needs: &[Need::Linux, Need::Ab],
+        exclusive: false,
+        concept: "A load generator holds many connections at once and waits for every request it sent: a server that serves only some connections at a time leaves the others' requests unanswered.",
+        hint: "Run `ab -k -n 400 -c 8 http://ADDR/a.txt` yourself; ab says `apr_pollset_poll: The timeout specified has expired` when some requests were never answered.",
+        docs_anchor: "real-clients-curl-wrk-and-ab",
+        run: ab_keep_alive,
     },
 ];
 
@@ -1283,6 +1296,43 @@ fn wrk_no_errors(ctx: &mut Ctx) -> Outcome {
     }
     if field("requests") == 0 {
         return Err(Failure::new("expected wrk to complete some requests in 1 s, but it completed none"));
+    }
+    Ok(())
+}
+
+fn ab_keep_alive(ctx: &mut Ctx) -> Outcome {
+    let site = site(ctx)?;
+    let (_program, addr) = start(ctx, &site, LONG_IDLE)?;
+    let args: Vec<String> = ["-q", "-k", "-n", "400", "-c", "8", "-s", "3", &format!("http://{addr}/a.txt")]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let run = tools::run(ctx, "ab", &args, Duration::from_secs(10))?;
+    let out = String::from_utf8_lossy(&run.stdout).to_string();
+    // ab's report, one `Name:   value` per line.
+    let value = |name: &str| -> Option<String> {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.trim().split_whitespace().next().map(str::to_string))
+    };
+    if !run.status.success() {
+        return Err(Failure::new(format!(
+            "expected ab to complete its 400 requests and exit with status 0, but it exited with {} ({}): requests it sent were left unanswered for 3 s, or a connection broke in the middle of a response",
+            run.status,
+            String::from_utf8_lossy(&run.stderr).trim()
+        )));
+    }
+    let complete = value("Complete requests:");
+    let failed = value("Failed requests:");
+    if complete.as_deref() != Some("400") || failed.as_deref() != Some("0") {
+        return Err(Failure::new(format!(
+            "expected ab to report 400 complete requests and 0 failed, but it reports {complete:?} complete and {failed:?} failed (failed: a connection error, a response cut short, or a body whose length differs from the first one's)"
+        )));
+    }
+    if let Some(non_2xx) = value("Non-2xx responses:") {
+        return Err(Failure::new(format!(
+            "expected every response to be 200, but ab counted {non_2xx} non-2xx responses"
+        )));
     }
     Ok(())
 }

@@ -409,3 +409,21 @@ fn links_not_resolved() {
     }
     .assert_caught();
 }
+
+/// Serves at most 4 connections at once, like a fixed pool of 4 threads: the fifth waits until one closes.
+#[test]
+fn pool_of_four() {
+    Mutant {
+        name: "pool-of-four",
+        exercise: EX,
+        mistake: "serves at most 4 connections at once (a fixed pool of 4 threads)",
+        file: "src/main.rs",
+        replace: &[(
+            "                thread::spawn(move || connection::serve(stream, &config));",
+            "                use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};\n                static ACTIVE: AtomicUsize = AtomicUsize::new(0);\n                while ACTIVE.load(SeqCst) >= 4 {\n                    thread::sleep(Duration::from_millis(1));\n                }\n                ACTIVE.fetch_add(1, SeqCst);\n                thread::spawn(move || {\n                    connection::serve(stream, &config);\n                    ACTIVE.fetch_sub(1, SeqCst);\n                });",
+        )],
+        caught_by: "ab-keep-alive",
+        clause: 1,
+    }
+    .assert_caught();
+}
