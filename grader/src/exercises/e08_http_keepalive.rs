@@ -1313,7 +1313,7 @@ fn ab_keep_alive(ctx: &mut Ctx) -> Outcome {
     let value = |name: &str| -> Option<String> {
         out.lines()
             .find_map(|l| l.strip_prefix(name))
-            .and_then(|rest| rest.trim().split_whitespace().next().map(str::to_string))
+            .and_then(|rest| rest.split_whitespace().next().map(str::to_string))
     };
     if !run.status.success() {
         return Err(Failure::new(format!(
