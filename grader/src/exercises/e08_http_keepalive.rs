@@ -1289,7 +1289,7 @@ fn wrk_no_errors(ctx: &mut Ctx) -> Outcome {
         .collect();
     if !errors.is_empty() {
         return Err(Failure::new(format!(
-            "expected wrk to finish with zero errors, but it counted {} ({} requests): read errors are responses it could not parse or connections closed in the middle of one; timeouts are requests left unanswered for 2 s; status errors are responses other than 2xx/3xx",
+            "expected wrk to finish with zero errors, but it counted {} ({} requests): read errors are responses it could not parse, or connections your server closed without saying Connection: close; timeouts are requests left unanswered for 2 s; status errors are responses other than 2xx/3xx",
             errors.join(", "),
             field("requests")
         )));
