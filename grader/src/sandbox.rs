@@ -481,6 +481,16 @@ impl Cell {
         Ok(dir)
     }
 
+    /// The test's scratch folder (the programs' working folder), created now
+    /// if no program has started yet, so that a test can put there what its
+    /// programs must read (exercise 08 serves files from it). The programs
+    /// own it: the grader must not trust anything in it afterwards.
+    pub(crate) fn scratch_dir(&self) -> io::Result<PathBuf> {
+        let mut state = self.lock();
+        let identity = host().identity.as_ref().ok().copied();
+        self.scratch(&mut state, identity)
+    }
+
     /// The test's cgroup, created on first use where cgroups work.
     fn cgroup_fd(&self, state: &mut CellState) -> Option<RawFd> {
         if state.cgroup_procs.is_none() {

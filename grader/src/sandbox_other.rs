@@ -67,6 +67,18 @@ impl Cell {
         Cell::default()
     }
 
+    /// The test's scratch folder, created now if no program has started yet.
+    pub(crate) fn scratch_dir(&self) -> io::Result<PathBuf> {
+        let mut slot = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(dir) = &*slot {
+            return Ok(dir.clone());
+        }
+        let dir = std::env::temp_dir().join(format!("socklings-test-{}-{:p}", std::process::id(), self));
+        std::fs::create_dir_all(&dir)?;
+        *slot = Some(dir.clone());
+        Ok(dir)
+    }
+
     pub fn finish(&self) -> Result<(), String> {
         if let Some(dir) = self.scratch.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = std::fs::remove_dir_all(dir);
