@@ -738,3 +738,18 @@ pub fn watch_idle(ctx: &Ctx, program: &mut Program, while_: &str) -> Outcome {
         program,
     ))
 }
+
+/// The ports' TCP socket's `tx_queue` (bytes written, not yet acknowledged)
+/// and `rx_queue` (bytes received, not yet read), from `/proc/net/tcp`.
+pub fn tcp_queues(local_port: u16, remote_port: u16) -> Option<(u64, u64)> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let port = |field: &str| field.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() < 5 || port(fields[1]) != Some(local_port) || port(fields[2]) != Some(remote_port) {
+            return None;
+        }
+        let (tx, rx) = fields[4].split_once(':')?;
+        Some((u64::from_str_radix(tx, 16).ok()?, u64::from_str_radix(rx, 16).ok()?))
+    })
+}

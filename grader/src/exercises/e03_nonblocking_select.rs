@@ -16,7 +16,7 @@
 
 use crate::chat::{
     Member, S, alive, broadcast, delivered, disconnects, escape_lines, expect_line, framing, join, join_with_small_window, max_send_buffer,
-    no_busy_loop, note_process, one_thread, or_exited, read_expecting, start, watch_idle,
+    no_busy_loop, note_process, one_thread, or_exited, read_expecting, start, tcp_queues, watch_idle,
 };
 use crate::ctx::{Client, Ctx, Failure, Outcome};
 use crate::fdlimit;
@@ -444,21 +444,6 @@ fn slow_reader(ctx: &mut Ctx) -> Outcome {
             ))
         }
     }
-}
-
-/// The ports' TCP socket's `tx_queue` (bytes written, not yet acknowledged)
-/// and `rx_queue` (bytes received, not yet read), from `/proc/net/tcp`.
-fn tcp_queues(local_port: u16, remote_port: u16) -> Option<(u64, u64)> {
-    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    let port = |field: &str| field.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.len() < 5 || port(fields[1]) != Some(local_port) || port(fields[2]) != Some(remote_port) {
-            return None;
-        }
-        let (tx, rx) = fields[4].split_once(':')?;
-        Some((u64::from_str_radix(tx, 16).ok()?, u64::from_str_radix(rx, 16).ok()?))
-    })
 }
 
 /// A room in which one client has stopped reading and the program holds
