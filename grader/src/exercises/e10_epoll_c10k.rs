@@ -267,10 +267,10 @@ fn registrations(pid: u32) -> Result<(usize, Vec<Registration>), Failure> {
         let text = std::fs::read_to_string(&path).map_err(|e| Failure::io(&format!("reading {path}"), &e))?;
         for line in text.lines() {
             let words: Vec<&str> = line.split_whitespace().collect();
-            if let ["tfd:", fd, "events:", events, ..] = words[..] {
-                if let (Ok(fd), Ok(events)) = (fd.parse(), u32::from_str_radix(events, 16)) {
-                    found.push(Registration { fd, events });
-                }
+            if let ["tfd:", fd, "events:", events, ..] = words[..]
+                && let (Ok(fd), Ok(events)) = (fd.parse(), u32::from_str_radix(events, 16))
+            {
+                found.push(Registration { fd, events });
             }
         }
     }
@@ -453,9 +453,9 @@ fn shrink_program_send_buffer(ctx: &Ctx, program: &Program, client: SocketAddr) 
         .ok_or_else(|| Failure::new(format!("the grader found no socket of your program connected to {client}")))?;
     copy.set_send_buffer_size(4096)
         .map_err(|e| Failure::io("setting SO_SNDBUF on your program's socket", &e))?;
-    ctx.step(format!(
-        "the grader set SO_SNDBUF to 4 KiB on your program's socket for the slow client (through pidfd_getfd): the kernel will hold only a few KiB for it"
-    ));
+    ctx.step(
+        "the grader set SO_SNDBUF to 4 KiB on your program's socket for the slow client (through pidfd_getfd): the kernel will hold only a few KiB for it",
+    );
     Ok(())
 }
 

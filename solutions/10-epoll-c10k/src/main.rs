@@ -107,10 +107,10 @@ mod server {
             .and_then(|t| t.trim().parse().ok())
             .unwrap_or(hard);
         let wanted = hard.min(nr_open);
-        if soft < wanted {
-            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, wanted, hard) {
-                eprintln!("warning: cannot raise the limit on open files from {soft} to {wanted}: {e}");
-            }
+        if soft < wanted
+            && let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, wanted, hard)
+        {
+            eprintln!("warning: cannot raise the limit on open files from {soft} to {wanted}: {e}");
         }
     }
 
