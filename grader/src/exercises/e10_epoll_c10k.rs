@@ -545,10 +545,17 @@ fn reset_all(crowd: Vec<Member>) {
 }
 
 /// Makes sure the grader, and so the program it starts, may hold `wanted`
-/// descriptors; a skip with the reason where the hard limit is lower.
-fn enough_files(ctx: &Ctx, wanted: u64) -> Outcome {
-    // Other tests run beside this one in the same grader process: ask for a
-    // margin above what this test holds when the hard limit allows it.
+/// descriptors (a skip with the reason where the hard limit is lower), and
+/// reserves them among the crowds of this process.
+///
+/// Every descriptor the grader holds counts against one limit for the whole
+/// grader process, and several crowds may run in it at once: this test
+/// beside the other one, or, in the project's own tests, the same test
+/// against the solution and against a mutant. Two crowds of 10,000 do not
+/// fit under a hard limit of 20,000, so a crowd waits (within its test's
+/// time) until the others leave room; the reservation ends when the
+/// returned guard is dropped.
+fn enough_files(ctx: &Ctx, wanted: u64) -> Result<FilesReserved, Failure> {
     #[cfg(unix)]
     #[allow(clippy::unnecessary_cast)]
     let hard = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
@@ -560,7 +567,40 @@ fn enough_files(ctx: &Ctx, wanted: u64) -> Outcome {
     ctx.step(format!(
         "the grader may open {limit} files (RLIMIT_NOFILE); your program inherits that limit"
     ));
-    Ok(())
+    // What the crowds may hold together: the limit, less a margin for every
+    // other test of the process (exercise 03's 1,100 clients among them).
+    let budget = limit.saturating_sub(2_500).max(wanted);
+    let (lock, freed) = &CROWDS;
+    let mut held = lock.lock().unwrap_or_else(|e| e.into_inner());
+    let give_up = Instant::now() + ctx.remaining().saturating_sub(30 * S);
+    let mut waited = false;
+    while *held + wanted > budget && Instant::now() < give_up {
+        waited = true;
+        held = freed
+            .wait_timeout(held, Duration::from_millis(100))
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+    }
+    *held += wanted;
+    if waited {
+        ctx.step("the grader waited for another crowd of clients to leave room under its limit on open files");
+    }
+    Ok(FilesReserved(wanted))
+}
+
+/// Descriptors reserved by the crowds running in this grader process now.
+static CROWDS: (std::sync::Mutex<u64>, std::sync::Condvar) = (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+/// A reservation of descriptors, given back when dropped.
+struct FilesReserved(u64);
+
+impl Drop for FilesReserved {
+    fn drop(&mut self) {
+        let (lock, freed) = &CROWDS;
+        let mut held = lock.lock().unwrap_or_else(|e| e.into_inner());
+        *held = held.saturating_sub(self.0);
+        freed.notify_all();
+    }
 }
 
 /// Sends SIGSTOP or SIGCONT to the program (the tests that use it need Linux).
@@ -580,7 +620,7 @@ fn signal(pid: u32, which: &str) -> io::Result<()> {
 
 fn c10k(ctx: &mut Ctx) -> Outcome {
     let wanted = (CROWD + 200) as u64;
-    enough_files(ctx, wanted)?;
+    let _files = enough_files(ctx, wanted)?;
     let (mut program, addr) = start(ctx)?;
     let pid = program.pid();
     let theirs = fdlimit::open_files_limit_of(pid).unwrap_or(u64::MAX);
@@ -657,7 +697,7 @@ fn c10k(ctx: &mut Ctx) -> Outcome {
 }
 
 fn slow_reader_among_thousands(ctx: &mut Ctx) -> Outcome {
-    enough_files(ctx, (READERS + 200) as u64)?;
+    let _files = enough_files(ctx, (READERS + 200) as u64)?;
     let (mut program, addr) = start(ctx)?;
     let mut slow = join_with_small_window(ctx, addr)?;
     shrink_program_send_buffer(ctx, &program, slow.local)?;
