@@ -85,8 +85,12 @@ mod server {
     pub fn run(addr: SocketAddr) -> io::Result<()> {
         raise_open_files_limit();
         let listener = listen(addr).map_err(|e| io::Error::new(e.kind(), format!("cannot bind {addr}: {e}")))?;
+        // The epoll instance is a descriptor too: made before the
+        // `listening on` line, so that from that line on the program's
+        // descriptors are the listener, the instance and one per client.
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
         println!("listening on {}", listener.local_addr()?);
-        serve(listener)
+        serve(listener, epoll)
     }
 
     /// Raises this process's soft limit on open files (`RLIMIT_NOFILE`) to
@@ -146,9 +150,9 @@ mod server {
         leaving: Vec<usize>,
     }
 
-    fn serve(listener: TcpListener) -> io::Result<()> {
-        // TODO: Make the listener non-blocking, create an Epoll, register the
-        // listener (EPOLLIN | EPOLLET, data LISTENER), then loop forever: wait
+    fn serve(listener: TcpListener, epoll: Epoll) -> io::Result<()> {
+        // TODO: Make the listener non-blocking, register it with `epoll`
+        // (EPOLLIN | EPOLLET, data LISTENER), then loop forever: wait
         // with EpollTimeout::NONE (EINTR: wait again), accept on the listener's
         // event, read every client whose event says EPOLLIN/EPOLLHUP/EPOLLERR
         // (closed ones go to `leaving`), mark clients with EPOLLOUT dirty,

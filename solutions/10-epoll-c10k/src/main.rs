@@ -82,8 +82,12 @@ mod server {
     pub fn run(addr: SocketAddr) -> io::Result<()> {
         raise_open_files_limit();
         let listener = listen(addr).map_err(|e| io::Error::new(e.kind(), format!("cannot bind {addr}: {e}")))?;
+        // The epoll instance is a descriptor too: made before the
+        // `listening on` line, so that from that line on the program's
+        // descriptors are the listener, the instance and one per client.
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
         println!("listening on {}", listener.local_addr()?);
-        serve(listener)
+        serve(listener, epoll)
     }
 
     /// Raises this process's soft limit on open files (`RLIMIT_NOFILE`) to
@@ -153,9 +157,8 @@ mod server {
         leaving: Vec<usize>,
     }
 
-    fn serve(listener: TcpListener) -> io::Result<()> {
+    fn serve(listener: TcpListener, epoll: Epoll) -> io::Result<()> {
         listener.set_nonblocking(true)?;
-        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
         // The listener is edge-triggered too: one event may stand for many
         // finished handshakes, so `accept_all` accepts until WouldBlock.
         epoll.add(&listener, EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLET, LISTENER))?;
