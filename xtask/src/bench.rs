@@ -22,12 +22,13 @@
 //!    the protocol); the bench reads all of them (one `epoll` thread for the
 //!    idle members) and counts what was delivered;
 //! 3. has the first sender type one long line a byte at a time, a write per
-//!    byte 1 ms apart, so that each byte wakes the server for almost no work:
+//!    byte 1 ms (plus 3 µs per client) apart, so that each byte wakes the server for almost no work:
 //!    the cost of one wakeup, which is where the designs differ most;
-//! 4. reports the server's threads (`/proc/PID/task`), peak and current
-//!    resident memory (`VmHWM`, `VmRSS`), its CPU time (`utime + stime`, read
+//! 4. reports the server's threads (`/proc/PID/task`), peak resident memory
+//!    (`VmHWM`) and address space (`VmPeak`), the growth of the kernel's
+//!    stacks (`KernelStack` in `/proc/meminfo`), its CPU time (`utime + stime`, read
 //!    in nanoseconds from every thread's `schedstat`) per client joining, per
-//!    message delivered and per keystroke, its context switches per message
+//!    message delivered and per wakeup, its context switches per message
 //!    (every thread's `voluntary_ctxt_switches` and
 //!    `nonvoluntary_ctxt_switches`), and the 50th and 99th
 //!    percentile of the time from a line's `write` to its arrival at a
@@ -94,15 +95,23 @@ struct Row {
     threads: usize,
     hwm_kib: u64,
     rss_kib: u64,
+    /// Peak address space (`VmPeak`): thread stacks are reserved here whole.
+    address_space_kib: u64,
+    /// Growth of the machine's kernel stacks (`KernelStack` in /proc/meminfo)
+    /// while the clients joined.
+    kernel_stacks_kib: u64,
     /// Server CPU time per client while the clients joined (accept, greet).
     join_cpu_us: f64,
     lines: u64,
     delivered: u64,
     cpu_us_per_message: f64,
     switches_per_message: f64,
-    /// Bytes typed one write at a time, and the server's CPU per byte.
+    /// Bytes typed one write at a time, the server's wakeups for them, its
+    /// CPU time per wakeup, and the share of one CPU it used meanwhile.
     keystrokes: u64,
-    cpu_us_per_keystroke: f64,
+    wakeups: u64,
+    cpu_us_per_wakeup: f64,
+    typing_busy: f64,
     p50_us: f64,
     p99_us: f64,
 }
@@ -243,14 +252,19 @@ fn machine_limits() -> String {
 fn summary(row: &Row) -> String {
     let head = format!("{:<18} {:>6} clients:", DESIGNS[row.design].label, row.clients);
     let body = format!(
-        "{:>6} threads, peak RSS {:>6.1} MiB, join {:>5.0} µs CPU/client, {:>8} messages, {:>5.2} µs CPU/message, {:>6.3} switches/message, {:>6.1} µs CPU/keystroke, p50 {}, p99 {}",
+        "{:>6} threads, peak RSS {:>6.1} MiB (now {:.1}), kernel stacks +{:.1} MiB, join {:>5.0} µs CPU/client, {:>8} messages, {:>5.2} µs CPU/message, {:>6.3} switches/message, {:>5} keystrokes in {:>5} wakeups, {:>6.1} µs CPU/wakeup ({:>3.0}% busy), p50 {}, p99 {}",
         row.threads,
         row.hwm_kib as f64 / 1024.0,
+        row.rss_kib as f64 / 1024.0,
+        row.kernel_stacks_kib as f64 / 1024.0,
         row.join_cpu_us,
         row.delivered,
         row.cpu_us_per_message,
         row.switches_per_message,
-        row.cpu_us_per_keystroke,
+        row.keystrokes,
+        row.wakeups,
+        row.cpu_us_per_wakeup,
+        row.typing_busy * 100.0,
         duration(row.p50_us),
         duration(row.p99_us)
     );
@@ -288,11 +302,14 @@ mod measure {
     const STUCK: Duration = Duration::from_secs(20);
     /// Each sender sends at least this many lines, even past the window, so
     /// that the percentiles of slow runs rest on a few hundred samples.
-    const MIN_LINES_PER_PROBE: u64 = 10;
-    /// The typist's pause between two bytes: long enough for the server to
-    /// take each byte on its own (a wakeup each), up to a few hundred µs of
-    /// work per wakeup.
-    const TYPING_PAUSE: Duration = Duration::from_millis(1);
+    const MIN_LINES_PER_PROBE: u64 = 5;
+    /// The typist's pause between two bytes: 1 ms, plus 3 µs per client so
+    /// that even a server whose every wakeup costs work for each client
+    /// (poll: about 1 µs per client here) takes each byte on its own and
+    /// sleeps before the next. The same pause for every design.
+    fn typing_pause(clients: usize) -> Duration {
+        Duration::from_micros(1000 + 3 * clients as u64)
+    }
 
     /// A server process, killed when dropped.
     struct Running(Child);
@@ -346,7 +363,8 @@ mod measure {
 
         // 1. Join, in batches smaller than the listen backlog (128), reading
         // each batch's greetings before the next.
-        let (cpu_before_join, _) = usage(pid);
+        let cpu_before_join = usage(pid).cpu_ns;
+        let kernel_stacks_before = meminfo("KernelStack:");
         let mut members: Vec<BufReader<TcpStream>> = Vec::with_capacity(n);
         while members.len() < n && row.failed.is_none() {
             let start = members.len();
@@ -382,7 +400,7 @@ mod measure {
                 }
             }
         }
-        let joined_cpu = usage(pid).0.saturating_sub(cpu_before_join);
+        let joined_cpu = usage(pid).cpu_ns.saturating_sub(cpu_before_join);
         if let Some(reason) = &mut row.failed {
             if let Some(said) = complaints.lock().unwrap().first() {
                 reason.push_str(&format!("; the server said: {said}"));
@@ -391,8 +409,12 @@ mod measure {
         row.joined = members.len();
         row.join_cpu_us = joined_cpu as f64 / 1000.0 / row.joined.max(1) as f64;
         row.threads = threads(pid);
+        // Every thread has a kernel stack (16 KiB on x86-64) besides its own:
+        // kernel memory, in no process's RSS. /proc/meminfo counts them all,
+        // the whole machine's, so other programs move this a little.
+        row.kernel_stacks_kib = meminfo("KernelStack:").saturating_sub(kernel_stacks_before);
         if row.failed.is_some() || members.len() < 2 * PROBES {
-            (row.hwm_kib, row.rss_kib) = memory(pid);
+            (row.hwm_kib, row.rss_kib, row.address_space_kib) = memory(pid);
             return Ok(row);
         }
 
@@ -415,7 +437,7 @@ mod measure {
             let (drained, stop) = (Arc::clone(&drained), Arc::clone(&stop));
             std::thread::spawn(move || drain(members, &drained, &stop))
         };
-        let (cpu_before, switches_before) = usage(pid);
+        let before_chat = usage(pid);
         let base = Instant::now();
         let window = Duration::from_millis(window_ms);
         // Each receiver tells the sender of the same number when that
@@ -503,34 +525,52 @@ mod measure {
         };
         let mut expected = lines * (n - 1) as u64;
         all_arrived(expected);
-        let (cpu_after, switches_after) = usage(pid);
-        let cpu_ns = cpu_after.saturating_sub(cpu_before);
-        let switched = switches_after.saturating_sub(switches_before);
+        let after_chat = usage(pid);
+        let cpu_ns = after_chat.cpu_ns.saturating_sub(before_chat.cpu_ns);
+        let switched = after_chat.switches().saturating_sub(before_chat.switches());
         let chat_delivered = delivered();
 
         // 3. Typing: the first sender types one long line a byte at a time,
-        // a write per byte with a pause between, so that (nearly) every byte
-        // wakes the server on its own with almost nothing to do: the cost of
-        // a wakeup itself. The line's end, one broadcast, is sent last; its
-        // share is taken out using the CPU per message just measured.
+        // a write per byte with a pause between, so that every byte wakes
+        // the server on its own with almost nothing to do: the cost of a
+        // wakeup itself. The line's end, one broadcast, is sent only after
+        // the server's CPU time was read.
         let mut typist = typist.ok_or("no sender")?;
         let typing_window = Duration::from_millis((window_ms / 2).max(100));
         let typing_started = Instant::now();
         let mut typed = typist.write_all(b"typed ").map(|_| 6).map_err(|e| format!("typist: {e}"))?;
         while typing_started.elapsed() < typing_window {
-            std::thread::sleep(TYPING_PAUSE);
+            std::thread::sleep(typing_pause(n));
             typist.write_all(b"x").map_err(|e| format!("typist: {e}"))?;
             typed += 1;
         }
+        // Wait until the server has handled the last byte: its CPU time
+        // stops growing.
+        let mut after_typing = usage(pid);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            let now = usage(pid);
+            let settled = now.cpu_ns == after_typing.cpu_ns;
+            after_typing = now;
+            if settled {
+                break;
+            }
+        }
+        let typing_wall = typing_started.elapsed();
+        let typing_ns = after_typing.cpu_ns.saturating_sub(after_chat.cpu_ns) as f64;
         typist.write_all(b"\n").map_err(|e| format!("typist: {e}"))?;
         expected += (n - 1) as u64;
         all_arrived(expected);
-        let typing_ns = usage(pid).0.saturating_sub(cpu_after) as f64;
-        let per_message_ns = cpu_ns as f64 / chat_delivered.max(1) as f64;
-        row.keystrokes = typed + 1;
-        row.cpu_us_per_keystroke = (typing_ns - per_message_ns * (n - 1) as f64).max(0.0) / 1000.0 / row.keystrokes as f64;
+        row.keystrokes = typed;
+        // A server that went back to sleep after each byte slept once per
+        // wakeup: its voluntary context switches count the wakeups. Bytes
+        // that arrive while it is still busy wait and are read together.
+        row.wakeups = after_typing.voluntary.saturating_sub(after_chat.voluntary).max(1);
+        row.cpu_us_per_wakeup = typing_ns / 1000.0 / row.wakeups as f64;
+        row.typing_busy = typing_ns / typing_wall.as_nanos().max(1) as f64;
 
-        (row.hwm_kib, row.rss_kib) = memory(pid);
+        (row.hwm_kib, row.rss_kib, row.address_space_kib) = memory(pid);
         row.threads = row.threads.max(threads(pid));
         // Ending the server closes every connection: the receivers see their
         // end of file and return what they measured.
@@ -598,10 +638,16 @@ mod measure {
         std::fs::read_dir(format!("/proc/{pid}/task")).map(|d| d.count()).unwrap_or(0)
     }
 
-    /// Peak and current resident memory (`VmHWM`, `VmRSS`), in KiB.
-    fn memory(pid: u32) -> (u64, u64) {
+    /// Peak resident memory, current resident memory and peak address space
+    /// (`VmHWM`, `VmRSS`, `VmPeak`), in KiB.
+    fn memory(pid: u32) -> (u64, u64, u64) {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        (field(&status, "VmHWM:"), field(&status, "VmRSS:"))
+        (field(&status, "VmHWM:"), field(&status, "VmRSS:"), field(&status, "VmPeak:"))
+    }
+
+    /// A line of /proc/meminfo, in KiB.
+    fn meminfo(key: &str) -> u64 {
+        field(&std::fs::read_to_string("/proc/meminfo").unwrap_or_default(), key)
     }
 
     fn field(status: &str, key: &str) -> u64 {
@@ -622,18 +668,33 @@ mod measure {
     /// nanoseconds (its first field). Each thread's `status` counts its
     /// context switches: voluntary (it slept: in `read`, `poll`, on a lock)
     /// and nonvoluntary (the scheduler gave its CPU to another task).
-    fn usage(pid: u32) -> (u64, u64) {
+    fn usage(pid: u32) -> Usage {
+        let mut usage = Usage::default();
         let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-            return (0, 0);
+            return usage;
         };
-        let (mut cpu_ns, mut switches) = (0, 0);
         for task in tasks.flatten() {
             let schedstat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
-            cpu_ns += schedstat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            usage.cpu_ns += schedstat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
             let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
-            switches += field(&status, "voluntary_ctxt_switches:") + field(&status, "nonvoluntary_ctxt_switches:");
+            usage.voluntary += field(&status, "voluntary_ctxt_switches:");
+            usage.nonvoluntary += field(&status, "nonvoluntary_ctxt_switches:");
         }
-        (cpu_ns, switches)
+        usage
+    }
+
+    /// What `usage` adds up.
+    #[derive(Default)]
+    struct Usage {
+        cpu_ns: u64,
+        voluntary: u64,
+        nonvoluntary: u64,
+    }
+
+    impl Usage {
+        fn switches(&self) -> u64 {
+            self.voluntary + self.nonvoluntary
+        }
     }
 }
 
@@ -642,36 +703,42 @@ fn table(rows: &[Row], window_ms: u64) -> String {
     out.push_str(&format!(
         "Measured by `cargo xtask bench` on {} ({} CPUs), {PROBES} probes chatting for {window_ms} ms per run. \
          CPU and context switches are the server's: per client while they join, per message delivered (a line reaching one member) \
-         while they chat, and per byte while one client types a line a byte at a time.\n\n",
+         while they chat, and per wakeup while one client types a line a byte at a time \
+         (busy: the share of one CPU the server used meanwhile).\n\n",
         std::env::consts::OS,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     ));
-    out.push_str("| design | clients | threads | peak RSS (MiB) | join CPU (µs/client) | messages | CPU (µs/message) | switches/message | CPU (µs/keystroke) | p50 | p99 |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| design | clients | threads | peak RSS (MiB) | address space (MiB) | kernel stacks (MiB) | join CPU (µs/client) | messages | CPU (µs/message) | switches/message | CPU (µs/wakeup) | busy while typing | p50 | p99 |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for row in rows {
         if let Some(reason) = &row.failed {
             out.push_str(&format!(
-                "| {} | {} | {} | {:.1} | stopped at {} clients: {} | | | | | | |\n",
+                "| {} | {} | {} | {:.1} | {:.0} | {:.1} | stopped at {} clients: {} | | | | | | | |\n",
                 DESIGNS[row.design].label,
                 row.clients,
                 row.threads,
                 row.hwm_kib as f64 / 1024.0,
+                row.address_space_kib as f64 / 1024.0,
+                row.kernel_stacks_kib as f64 / 1024.0,
                 row.joined,
                 reason.replace('|', "/")
             ));
             continue;
         }
         out.push_str(&format!(
-            "| {} | {} | {} | {:.1} | {:.0} | {} | {:.2} | {:.3} | {:.1} | {} | {} |\n",
+            "| {} | {} | {} | {:.1} | {:.0} | {:.1} | {:.0} | {} | {:.2} | {:.3} | {:.1} | {:.0}% | {} | {} |\n",
             DESIGNS[row.design].label,
             row.clients,
             row.threads,
             row.hwm_kib as f64 / 1024.0,
+            row.address_space_kib as f64 / 1024.0,
+            row.kernel_stacks_kib as f64 / 1024.0,
             row.join_cpu_us,
             row.delivered,
             row.cpu_us_per_message,
             row.switches_per_message,
-            row.cpu_us_per_keystroke,
+            row.cpu_us_per_wakeup,
+            row.typing_busy * 100.0,
             duration(row.p50_us),
             duration(row.p99_us)
         ));
@@ -694,7 +761,7 @@ fn write_table(page: &Path, table: &str) -> Result<(), String> {
 type Panel = (&'static str, fn(&Row) -> Option<f64>);
 
 /// A hand-written SVG: six panels (threads, peak memory, CPU per join, per
-/// message and per keystroke, p99 latency), each against the number of clients, both axes logarithmic
+/// message and per wakeup, p99 latency), each against the number of clients, both axes logarithmic
 /// (the values span several powers of ten), one line per design. A run that
 /// stopped early is drawn as a cross at its number of clients.
 fn svg(rows: &[Row]) -> String {
@@ -709,7 +776,7 @@ fn svg(rows: &[Row]) -> String {
         ("CPU per message delivered (µs)", |r| {
             r.failed.is_none().then_some(r.cpu_us_per_message)
         }),
-        ("CPU per keystroke (µs)", |r| r.failed.is_none().then_some(r.cpu_us_per_keystroke)),
+        ("CPU per wakeup (µs)", |r| r.failed.is_none().then_some(r.cpu_us_per_wakeup)),
         ("p99 time to reach the room (ms)", |r| {
             r.failed.is_none().then_some(r.p99_us / 1000.0)
         }),
