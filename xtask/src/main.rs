@@ -29,9 +29,12 @@ for learners:
                       check again on every save, moving on when one passes
   list                the exercises, in order
   hint EX [--all]     the next hint for an exercise (or all of them)
-  bench [--clients 10,100,500,1000] [--round-trips N] [--no-write]
+  bench [--quick] [--clients 10,100,1000,10000] [--window-ms MS]
+        [--only thread,poll,epoll] [--no-write]
+                      the same chat room served by a thread per client, poll (03)
+                      and epoll (10); writes docs/src/concepts/scaling-designs.md
   bench --suite [--jobs N]
-                      measure the 01 and 03 servers; writes the table and chart of docs/src/03
+                      time the hidden suite against the reference answers
   reset EX            put the stub back; your version goes to a backup folder
 
 for instructors (docs/src/instructors.md):

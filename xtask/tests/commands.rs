@@ -1,6 +1,8 @@
 //! The project's own tests of `cargo xtask`: they run the real binary (with
 //! assert_cmd), mostly in throwaway copies of the workspace.
 //!
+//! - `bench`: `cargo xtask bench` at small counts measures every design
+//!   present, skips the absent ones, and writes its table and chart;
 //! - `devcontainer`: the dev container installs every tool the book uses;
 //! - `grade`: every format, from the solutions (full marks) and the stubs
 //!   (zero), parses and has its consumer's fields; submissions are graded
@@ -23,6 +25,7 @@
 
 mod util;
 
+mod bench;
 mod devcontainer;
 mod grade;
 mod hostile_reports;
