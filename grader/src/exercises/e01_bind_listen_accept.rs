@@ -151,7 +151,7 @@ pub const TESTS: &[TestCase] = &[
         points: 8,
         limit: Duration::from_secs(15),
         needs: &[],
-        exclusive: true,
+        exclusive: false,
         concept: "The side that closes a TCP connection first keeps it in TIME_WAIT for up to a minute; without SO_REUSEADDR, bind() refuses the port until then.",
         hint: "Call socket.set_reuse_address(true) before bind().",
         docs_anchor: "restarting-so_reuseaddr-and-time_wait",
@@ -482,7 +482,8 @@ fn clients_at_once(ctx: &mut Ctx) -> Outcome {
 }
 
 fn restart_time_wait(ctx: &mut Ctx) -> Outcome {
-    let (mut program, addr) = start(ctx, "127.0.0.1:0")?;
+    let port = port_below_ephemeral_range();
+    let (mut program, addr) = start(ctx, &format!("127.0.0.1:{port}"))?;
     let mut client = ctx.connect(addr)?;
     expect_greeting(&mut client)?;
     program.kill();
@@ -504,6 +505,39 @@ fn restart_time_wait(ctx: &mut Ctx) -> Outcome {
     })?;
     let mut client = ctx.connect(addr)?;
     expect_greeting(&mut client)
+}
+
+/// A free port that the kernel never hands out by itself: below the range
+/// it takes ephemeral ports from (`/proc/sys/net/ipv4/ip_local_port_range`),
+/// so no other test's `bind` to port 0 or `connect` can take it between
+/// the kill and the restart, and this test runs beside the others. Port 0
+/// (the kernel's choice) where the range cannot be read.
+fn port_below_ephemeral_range() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let Some(low) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .filter(|&low| low > 5000)
+    else {
+        return 0;
+    };
+    // A different start in every process, then a different port for each call.
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() ^ std::process::id());
+    for _ in 0..100 {
+        let port = low - 1 - (start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % 4000);
+        // Free means a bind without SO_REUSEADDR succeeds (no listener, no
+        // TIME_WAIT there).
+        let free = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .and_then(|s| s.bind(&SocketAddr::from(([127, 0, 0, 1], port as u16)).into()))
+            .is_ok();
+        if free {
+            return port as u16;
+        }
+    }
+    0
 }
 
 /// Expects `program`, started on `addr` while another live socket listens
