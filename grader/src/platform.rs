@@ -11,6 +11,9 @@ pub enum Need {
     Linux,
     /// An IPv6 loopback address (`::1`) that can be bound.
     Ipv6,
+    /// Connecting as another user: the grader runs as root, with the
+    /// capabilities `fixtures::unix_peer` uses (exercise 09's peer check).
+    OtherUser,
 }
 
 impl Need {
@@ -18,6 +21,7 @@ impl Need {
         match name {
             "linux" => Some(Need::Linux),
             "ipv6" => Some(Need::Ipv6),
+            "other-user" => Some(Need::OtherUser),
             _ => None,
         }
     }
@@ -30,6 +34,7 @@ impl Need {
             }
             Need::Linux => None,
             Need::Ipv6 => ipv6_missing().clone(),
+            Need::OtherUser => crate::fixtures::unix_peer::other_user_missing(),
         }
     }
 }

@@ -460,6 +460,13 @@ impl Cell {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The test's scratch folder (the working folder of its programs), once a
+    /// program has been started; `None` before. Tests put what they share with
+    /// a program there, such as a Unix socket's path (exercise 09).
+    pub fn scratch_dir(&self) -> Option<PathBuf> {
+        self.lock().scratch.clone()
+    }
+
     /// The test's scratch folder, created on first use: owned by the sandbox
     /// user where there is one, readable by nobody else.
     fn scratch(&self, state: &mut CellState, owner: Option<(u32, u32)>) -> io::Result<PathBuf> {

@@ -67,6 +67,11 @@ impl Cell {
         Cell::default()
     }
 
+    /// The test's scratch folder once a program has been started.
+    pub fn scratch_dir(&self) -> Option<PathBuf> {
+        self.scratch.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     pub fn finish(&self) -> Result<(), String> {
         if let Some(dir) = self.scratch.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = std::fs::remove_dir_all(dir);
