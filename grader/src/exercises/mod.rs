@@ -9,6 +9,7 @@ pub mod e03_nonblocking_select;
 pub mod e04_keepalive;
 pub mod e05_disconnect_detection;
 pub mod e06_udp_ordering;
+pub mod e09_unix_sockets;
 
 /// Every exercise's tests, by exercise id (as in `exercises.toml`).
 pub static ALL: &[(&str, &[TestCase])] = &[
@@ -18,4 +19,5 @@ pub static ALL: &[(&str, &[TestCase])] = &[
     ("04-keepalive", e04_keepalive::TESTS),
     ("05-disconnect-detection", e05_disconnect_detection::TESTS),
     ("06-udp-ordering", e06_udp_ordering::TESTS),
+    ("09-unix-sockets", e09_unix_sockets::TESTS),
 ];
