@@ -556,10 +556,18 @@ fn second_copy_refuses(ctx: &mut Ctx) -> Outcome {
 }
 
 fn not_a_socket(ctx: &mut Ctx) -> Outcome {
-    let (_first, _) = start(ctx, "your program", "serve", "s.sock")?;
+    let (first, _) = start(ctx, "your program", "serve", "s.sock")?;
+    let own = identity(&first)?;
     let notes = scratch(ctx)?.join("notes.txt");
     let content = format!("somebody's notes, seed {}\n", ctx.seed);
     std::fs::write(&notes, &content).map_err(|e| Failure::new(format!("the grader could not write {}: {e}", notes.display())))?;
+    // The file is the program's user's own (a path mistyped onto one of its
+    // files), so every permission check lets the program through: only
+    // looking at the file's type stops it.
+    if unix_peer::mine() != own {
+        std::os::unix::fs::chown(&notes, Some(own.uid), Some(own.gid))
+            .map_err(|e| Failure::new(format!("the grader could not give {} to your program's user: {e}", notes.display())))?;
+    }
     let before = look(&notes)?.ok_or_else(|| Failure::new("notes.txt vanished at once"))?;
     ctx.step(format!("the grader wrote {} ({} bytes): {}", notes.display(), content.len(), describe_file(&before)));
     let mut copy = ctx.spawn_copy("your second copy", &["serve", "notes.txt"])?;
