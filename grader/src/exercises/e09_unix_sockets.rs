@@ -400,7 +400,11 @@ fn socket_file_mode(ctx: &mut Ctx) -> Outcome {
         if got != MODE {
             return Err(Failure::new(format!(
                 "the socket file of mode {mode} has mode {got:04o}; expected {MODE:04o} (srw-------): connect needs write permission on the file, so {} other users could connect. bind creates the file with 0777 minus the umask; change it after bind",
-                if got & 0o022 != 0 { "with group or other write bits" } else { "with this mode" }
+                if got & 0o022 != 0 {
+                    "with group or other write bits"
+                } else {
+                    "with this mode"
+                }
             )));
         }
     }
@@ -535,7 +539,11 @@ fn second_copy_refuses(ctx: &mut Ctx) -> Outcome {
     }
     match look(&path)? {
         Some(after) if after.ino() == before.ino() && after.dev() == before.dev() => {
-            ctx.step(format!("{} is still your first server's file (inode {})", path.display(), after.ino()));
+            ctx.step(format!(
+                "{} is still your first server's file (inode {})",
+                path.display(),
+                after.ino()
+            ));
         }
         Some(after) => {
             return Err(Failure::new(format!(
@@ -569,7 +577,12 @@ fn not_a_socket(ctx: &mut Ctx) -> Outcome {
             .map_err(|e| Failure::new(format!("the grader could not give {} to your program's user: {e}", notes.display())))?;
     }
     let before = look(&notes)?.ok_or_else(|| Failure::new("notes.txt vanished at once"))?;
-    ctx.step(format!("the grader wrote {} ({} bytes): {}", notes.display(), content.len(), describe_file(&before)));
+    ctx.step(format!(
+        "the grader wrote {} ({} bytes): {}",
+        notes.display(),
+        content.len(),
+        describe_file(&before)
+    ));
     let mut copy = ctx.spawn_copy("your second copy", &["serve", "notes.txt"])?;
     let Some(status) = copy.wait_exit(PROMPT) else {
         return Err(Failure::new(format!(
@@ -584,7 +597,9 @@ fn not_a_socket(ctx: &mut Ctx) -> Outcome {
         Some(after) if after.ino() == before.ino() && after.file_type().is_file() => {
             let now = std::fs::read_to_string(&notes).unwrap_or_default();
             if now != content {
-                return Err(Failure::new("notes.txt was changed; a file that is not a socket must be left as it was"));
+                return Err(Failure::new(
+                    "notes.txt was changed; a file that is not a socket must be left as it was",
+                ));
             }
         }
         Some(after) => {
@@ -663,9 +678,12 @@ fn bound_client(ctx: &Ctx, name: &str) -> Result<(UnixDatagram, PathBuf), Failur
 }
 
 fn send_datagram(ctx: &Ctx, socket: &UnixDatagram, who: &str, to: &Path, bytes: &[u8]) -> Outcome {
-    socket
-        .send_to(bytes, to)
-        .map_err(|e| Failure::io(&format!("{who} sending a datagram of {} bytes to {}", bytes.len(), to.display()), &e))?;
+    socket.send_to(bytes, to).map_err(|e| {
+        Failure::io(
+            &format!("{who} sending a datagram of {} bytes to {}", bytes.len(), to.display()),
+            &e,
+        )
+    })?;
     ctx.step(format!("{who} sent a datagram of {} bytes: {}", bytes.len(), short(bytes)));
     Ok(())
 }
@@ -683,8 +701,11 @@ fn short(bytes: &[u8]) -> String {
     }
 }
 
+/// A datagram the grader received: its bytes and its sender's path, if any.
+type Datagram = (Vec<u8>, Option<PathBuf>);
+
 /// Receives one datagram within `ANSWER`; `None` if none came.
-fn recv_datagram(socket: &UnixDatagram) -> Result<Option<(Vec<u8>, Option<PathBuf>)>, Failure> {
+fn recv_datagram(socket: &UnixDatagram) -> Result<Option<Datagram>, Failure> {
     let mut buf = vec![0u8; MAX_DATAGRAM + 1];
     socket.set_read_timeout(Some(ANSWER)).ok();
     match socket.recv_from(&mut buf) {
@@ -706,7 +727,9 @@ fn expect_answer(ctx: &Ctx, socket: &UnixDatagram, sent: &[u8], which: &str) -> 
     ctx.step(format!(
         "the grader received a datagram of {} bytes from {}: {}",
         got.len(),
-        from.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| "an unbound socket".into()),
+        from.as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "an unbound socket".into()),
         short(&got)
     ));
     if got == sent {
@@ -732,11 +755,7 @@ fn datagram_boundaries(ctx: &mut Ctx) -> Outcome {
     let (client, _) = bound_client(ctx, "c.sock")?;
     let sizes = [1, 0, MAX_DATAGRAM, 17, 1000];
     let noise = crate::ctx::random_bytes(ctx.seed, MAX_DATAGRAM + 1100);
-    let datagrams: Vec<Vec<u8>> = sizes
-        .iter()
-        .enumerate()
-        .map(|(i, &n)| noise[i * 5..i * 5 + n].to_vec())
-        .collect();
+    let datagrams: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(i, &n)| noise[i * 5..i * 5 + n].to_vec()).collect();
     for d in &datagrams {
         send_datagram(ctx, &client, "the grader", &server, d)?;
     }
@@ -760,7 +779,7 @@ fn datagram_boundaries(ctx: &mut Ctx) -> Outcome {
 }
 
 /// A datagram already waiting on `socket`, without waiting.
-fn recv_datagram_now(socket: &UnixDatagram) -> Result<Option<(Vec<u8>, Option<PathBuf>)>, Failure> {
+fn recv_datagram_now(socket: &UnixDatagram) -> Result<Option<Datagram>, Failure> {
     socket.set_nonblocking(true).ok();
     let mut buf = vec![0u8; MAX_DATAGRAM + 1];
     let got = match socket.recv_from(&mut buf) {
@@ -777,7 +796,8 @@ fn datagram_unanswerable(ctx: &mut Ctx) -> Outcome {
     let unbound = UnixDatagram::unbound().map_err(|e| Failure::io("the grader creating a socket", &e))?;
     send_datagram(ctx, &unbound, "an unbound socket (no address)", &server, b"who am I?")?;
     let (gone, gone_path) = bound_client(ctx, "gone.sock")?;
-    std::fs::remove_file(&gone_path).map_err(|e| Failure::new(format!("the grader could not remove its own {}: {e}", gone_path.display())))?;
+    std::fs::remove_file(&gone_path)
+        .map_err(|e| Failure::new(format!("the grader could not remove its own {}: {e}", gone_path.display())))?;
     ctx.step(format!(
         "the grader removed {}: its socket still sends from that name, but nothing can be sent to it",
         gone_path.display()

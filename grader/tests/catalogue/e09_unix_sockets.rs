@@ -151,7 +151,10 @@ fn steals_live_socket() {
         exercise: EX,
         mistake: "removes the socket file at the path without asking whether a server listens there",
         file: LIFECYCLE,
-        replace: &[("    if someone_listens(path, kind)? {", "    if false && someone_listens(path, kind)? {")],
+        replace: &[(
+            "    if someone_listens(path, kind)? {",
+            "    if false && someone_listens(path, kind)? {",
+        )],
         caught_by: "second-copy-refuses",
         clause: 6,
     }
@@ -202,7 +205,10 @@ fn removes_regular_file() {
         exercise: EX,
         mistake: "never checks that the file at the path is a socket, so a regular file is removed as stale",
         file: LIFECYCLE,
-        replace: &[("    if !meta.file_type().is_socket() {", "    if !meta.file_type().is_socket() && false {")],
+        replace: &[(
+            "    if !meta.file_type().is_socket() {",
+            "    if !meta.file_type().is_socket() && false {",
+        )],
         caught_by: "not-a-socket",
         clause: 7,
     }
@@ -247,7 +253,10 @@ fn buffer_one_short() {
         exercise: EX,
         mistake: "receives into a buffer of 65535 bytes, so a datagram of 65536 is cut",
         file: DATAGRAM,
-        replace: &[("    let mut buf = vec![0u8; MAX_DATAGRAM];", "    let mut buf = vec![0u8; MAX_DATAGRAM - 1];")],
+        replace: &[(
+            "    let mut buf = vec![0u8; MAX_DATAGRAM];",
+            "    let mut buf = vec![0u8; MAX_DATAGRAM - 1];",
+        )],
         caught_by: "datagram-boundaries",
         clause: 9,
     }
@@ -280,7 +289,10 @@ fn stream_for_datagrams() {
         exercise: EX,
         mistake: "binds a SOCK_STREAM socket in the datagram mode",
         file: DATAGRAM,
-        replace: &[("    let socket = lifecycle::bind_path(path, Type::DGRAM)?;", "    let socket = lifecycle::bind_path(path, Type::STREAM)?;")],
+        replace: &[(
+            "    let socket = lifecycle::bind_path(path, Type::DGRAM)?;",
+            "    let socket = lifecycle::bind_path(path, Type::STREAM)?;",
+        )],
         caught_by: "datagram-boundaries",
         clause: 9,
     }
