@@ -34,10 +34,12 @@ use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// How long a program may take to print `listening on PATH`, or to exit
-/// when it must (clauses 5 to 8): starting a process and a few system calls,
-/// with margin for a loaded machine.
-const PROMPT: Duration = Duration::from_secs(2);
+/// How long a program may take to exit when it must (clauses 6 to 8): a
+/// few system calls, with a wide margin for a loaded machine. A correct
+/// program is done in milliseconds, and the tests go on as soon as it is.
+const PROMPT: Duration = Duration::from_secs(3);
+/// How long a program may take to print `listening on PATH` (as `Ctx::wait_listening`).
+const STARTUP: Duration = Duration::from_secs(5);
 /// How long the grader waits for an answer it expects.
 const ANSWER: Duration = Duration::from_secs(3);
 /// The mode the socket file must have (clause 2).
@@ -93,7 +95,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "restart-after-kill",
-        scenario: "The server runs with `serve s.sock` and echoes a line; the grader kills it with SIGKILL, so s.sock stays behind with nobody listening (connect gives ECONNREFUSED); a new server started with `serve s.sock` must take the path over, print `listening on s.sock` within 2 s, and echo.",
+        scenario: "The server runs with `serve s.sock` and echoes a line; the grader kills it with SIGKILL, so s.sock stays behind with nobody listening (connect gives ECONNREFUSED); a new server started with `serve s.sock` must take the path over, print `listening on s.sock` within 5 s, and echo.",
         clauses: &[5],
         points: 15,
         limit: Duration::from_secs(10),
@@ -106,7 +108,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "second-copy-refuses",
-        scenario: "The server runs with `serve s.sock`; a second copy started with `serve s.sock` must exit with status 1 within 2 s and the stderr line `error: another server is listening on s.sock`; s.sock must still be the first server's file (same inode), and a new client must still reach the first server.",
+        scenario: "The server runs with `serve s.sock`; a second copy started with `serve s.sock` must exit with status 1 within 3 s and the stderr line `error: another server is listening on s.sock`; s.sock must still be the first server's file (same inode), and a new client must still reach the first server.",
         clauses: &[6],
         points: 15,
         limit: Duration::from_secs(10),
@@ -119,7 +121,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "not-a-socket",
-        scenario: "A server runs with `serve s.sock`; the grader writes a regular file notes.txt beside it, and a copy started with `serve notes.txt` must exit with status 1 within 2 s and leave notes.txt as it was.",
+        scenario: "A server runs with `serve s.sock`; the grader writes a regular file notes.txt beside it, and a copy started with `serve notes.txt` must exit with status 1 within 3 s and leave notes.txt as it was.",
         clauses: &[7],
         points: 5,
         limit: Duration::from_secs(10),
@@ -132,7 +134,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "sigterm-removes-file",
-        scenario: "The server runs with `serve s.sock` and a client is connected and echoed; the grader sends SIGTERM: the server must exit with status 0 within 2 s and s.sock must be gone.",
+        scenario: "The server runs with `serve s.sock` and a client is connected and echoed; the grader sends SIGTERM: the server must exit with status 0 within 3 s and s.sock must be gone.",
         clauses: &[8],
         points: 10,
         limit: Duration::from_secs(10),
@@ -171,7 +173,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "datagram-sigint-removes-file",
-        scenario: "The program runs with `dgram d.sock` and answers a datagram; the grader sends SIGINT (Ctrl-C): it must exit with status 0 within 2 s and d.sock must be gone.",
+        scenario: "The program runs with `dgram d.sock` and answers a datagram; the grader sends SIGINT (Ctrl-C): it must exit with status 0 within 3 s and d.sock must be gone.",
         clauses: &[8],
         points: 5,
         limit: Duration::from_secs(10),
@@ -197,7 +199,7 @@ fn start(ctx: &Ctx, name: &str, mode: &str, file: &str) -> Result<(Program, Path
 
 fn wait_listening(ctx: &Ctx, program: &mut Program, file: &str) -> Outcome {
     let line = format!("listening on {file}");
-    program.wait_for_stdout(&format!("a line `{line}`"), PROMPT.min(ctx.remaining()), |l| {
+    program.wait_for_stdout(&format!("a line `{line}`"), STARTUP.min(ctx.remaining()), |l| {
         (l.trim_end() == line).then_some(())
     })?;
     ctx.step(format!("{} said `{line}`", program.name()));
@@ -422,6 +424,19 @@ fn refuses_other_users(ctx: &mut Ctx) -> Outcome {
         "your program runs as uid {}, gid {}; the other user is uid {}, in the same group, and passes the file's mode as root would (CAP_DAC_OVERRIDE)",
         own.uid, own.gid, other.uid
     ));
+    // The other user passes every permission check: make sure it connects
+    // to the socket your program made, not through a link planted beside it.
+    match look(&path)? {
+        Some(meta) if meta.file_type().is_socket() => {}
+        Some(meta) => {
+            return Err(Failure::new(format!(
+                "{} should be your program's socket, but it is {}",
+                path.display(),
+                describe_file(&meta)
+            )));
+        }
+        None => return Err(Failure::new(format!("{} is missing", path.display()))),
+    }
     let mut stranger = connect(ctx, "the other user's client", &path, other, true)?;
     // The line may be refused before it is even read: a closed connection
     // is then the expected outcome, not a failure to send.
@@ -568,14 +583,20 @@ fn not_a_socket(ctx: &mut Ctx) -> Outcome {
     let own = identity(&first)?;
     let notes = scratch(ctx)?.join("notes.txt");
     let content = format!("somebody's notes, seed {}\n", ctx.seed);
-    std::fs::write(&notes, &content).map_err(|e| Failure::new(format!("the grader could not write {}: {e}", notes.display())))?;
-    // The file is the program's user's own (a path mistyped onto one of its
-    // files), so every permission check lets the program through: only
-    // looking at the file's type stops it.
-    if unix_peer::mine() != own {
-        std::os::unix::fs::chown(&notes, Some(own.uid), Some(own.gid))
-            .map_err(|e| Failure::new(format!("the grader could not give {} to your program's user: {e}", notes.display())))?;
-    }
+    // A new file (O_CREAT | O_EXCL: never through a link the program may
+    // have planted in its folder), given to the program's user through the
+    // open descriptor: it is the user's own file (a path mistyped onto one of
+    // its files), so every permission check lets the program through and
+    // only looking at the file's type stops it.
+    let written = (|| -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&notes)?;
+        file.write_all(content.as_bytes())?;
+        if unix_peer::mine() != own {
+            std::os::unix::fs::fchown(&file, Some(own.uid), Some(own.gid))?;
+        }
+        Ok(())
+    })();
+    written.map_err(|e| Failure::new(format!("the grader could not create {}: {e}", notes.display())))?;
     let before = look(&notes)?.ok_or_else(|| Failure::new("notes.txt vanished at once"))?;
     ctx.step(format!(
         "the grader wrote {} ({} bytes): {}",
@@ -661,13 +682,13 @@ fn sigterm_removes_file(ctx: &mut Ctx) -> Outcome {
 
 // ---------------------------------------------------------------- datagrams
 
-/// A datagram socket of the grader bound to `name` in the scratch folder,
-/// writable by the program's user (it must be, to send the answers there).
-fn bound_client(ctx: &Ctx, name: &str) -> Result<(UnixDatagram, PathBuf), Failure> {
+/// A datagram socket of the grader bound to `name` in the scratch folder as
+/// the program's user `own`, so that the program may send the answers there
+/// (sending needs write permission on the file, as connecting does).
+fn bound_client(ctx: &Ctx, name: &str, own: Identity) -> Result<(UnixDatagram, PathBuf), Failure> {
     let path = scratch(ctx)?.join(name);
-    let socket = UnixDatagram::bind(&path).map_err(|e| Failure::io(&format!("the grader binding {}", path.display()), &e))?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
-        .map_err(|e| Failure::new(format!("the grader could not open {} to your program: {e}", path.display())))?;
+    let socket = unix_peer::bind_datagram_as(&path, own)
+        .map_err(|e| Failure::io(&format!("the grader binding {} as uid {}", path.display(), own.uid), &e))?;
     // Room for a few answers of the largest size at once.
     let sock = socket2::SockRef::from(&socket);
     let _ = sock.set_send_buffer_size(4 * MAX_DATAGRAM);
@@ -751,8 +772,9 @@ fn expect_answer(ctx: &Ctx, socket: &UnixDatagram, sent: &[u8], which: &str) -> 
 }
 
 fn datagram_boundaries(ctx: &mut Ctx) -> Outcome {
-    let (_program, server) = start(ctx, "your program", "dgram", "d.sock")?;
-    let (client, _) = bound_client(ctx, "c.sock")?;
+    let (program, server) = start(ctx, "your program", "dgram", "d.sock")?;
+    let own = identity(&program)?;
+    let (client, _) = bound_client(ctx, "c.sock", own)?;
     let sizes = [1, 0, MAX_DATAGRAM, 17, 1000];
     let noise = crate::ctx::random_bytes(ctx.seed, MAX_DATAGRAM + 1100);
     let datagrams: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(i, &n)| noise[i * 5..i * 5 + n].to_vec()).collect();
@@ -793,9 +815,10 @@ fn recv_datagram_now(socket: &UnixDatagram) -> Result<Option<Datagram>, Failure>
 
 fn datagram_unanswerable(ctx: &mut Ctx) -> Outcome {
     let (mut program, server) = start(ctx, "your program", "dgram", "d.sock")?;
+    let own = identity(&program)?;
     let unbound = UnixDatagram::unbound().map_err(|e| Failure::io("the grader creating a socket", &e))?;
     send_datagram(ctx, &unbound, "an unbound socket (no address)", &server, b"who am I?")?;
-    let (gone, gone_path) = bound_client(ctx, "gone.sock")?;
+    let (gone, gone_path) = bound_client(ctx, "gone.sock", own)?;
     std::fs::remove_file(&gone_path)
         .map_err(|e| Failure::new(format!("the grader could not remove its own {}: {e}", gone_path.display())))?;
     ctx.step(format!(
@@ -803,7 +826,7 @@ fn datagram_unanswerable(ctx: &mut Ctx) -> Outcome {
         gone_path.display()
     ));
     send_datagram(ctx, &gone, "the socket once bound to gone.sock", &server, b"answer me if you can")?;
-    let (client, _) = bound_client(ctx, "c.sock")?;
+    let (client, _) = bound_client(ctx, "c.sock", own)?;
     let hello = format!("hello {:x}", ctx.seed).into_bytes();
     send_datagram(ctx, &client, "the grader's socket on c.sock", &server, &hello)?;
     expect_answer(ctx, &client, &hello, "c.sock's datagram").map_err(|f| {
@@ -820,7 +843,8 @@ fn datagram_unanswerable(ctx: &mut Ctx) -> Outcome {
 
 fn datagram_sigint_removes_file(ctx: &mut Ctx) -> Outcome {
     let (mut program, server) = start(ctx, "your program", "dgram", "d.sock")?;
-    let (client, _) = bound_client(ctx, "c.sock")?;
+    let own = identity(&program)?;
+    let (client, _) = bound_client(ctx, "c.sock", own)?;
     send_datagram(ctx, &client, "the grader", &server, b"ping")?;
     expect_answer(ctx, &client, b"ping", "the datagram")?;
     expect_orderly_exit(ctx, &mut program, &server, nix::sys::signal::Signal::SIGINT)
