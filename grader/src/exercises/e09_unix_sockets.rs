@@ -864,7 +864,7 @@ mod tests {
 
     #[test]
     fn short_shows_both_ends() {
-        assert_eq!(short(b"abc"), "abc");
+        assert!(short(b"abc").contains("abc"));
         assert!(short(&[b'x'; 100]).contains(" ... "));
     }
 
