@@ -328,6 +328,12 @@ impl Peer {
         if got.len() > line.len() {
             self.pending = got[line.len()..].to_vec();
         }
+        if got.starts_with(REFUSED) {
+            return Err(Failure::new(format!(
+                "{} runs as your program's own user, yet it received `refused`: compare the peer's uid (peer::peer_uid) with your program's effective uid (peer::my_uid), and refuse only when they differ",
+                self.name
+            )));
+        }
         let got = &got[..got.len().min(line.len())];
         if let Some(diff) = transcript::diff(line, got) {
             let why = match end {
@@ -866,6 +872,48 @@ mod tests {
     fn short_shows_both_ends() {
         assert!(short(b"abc").contains("abc"));
         assert!(short(&[b'x'; 100]).contains(" ... "));
+    }
+
+    /// `connect` to a regular file fails with ECONNREFUSED, exactly as to a
+    /// stale socket (the chapter's table; why clause 7 needs `lstat`).
+    #[test]
+    fn a_regular_file_refuses_like_a_stale_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, "notes").unwrap();
+        let err = UnixStream::connect(&path).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+        let err = std::os::unix::net::UnixListener::bind(&path).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AddrInUse);
+    }
+
+    /// A Unix stream socket closed with unread bytes in it resets its peer:
+    /// the peer reads what was sent, then ECONNRESET (clause 4's "Accepted").
+    #[test]
+    fn closing_with_unread_bytes_resets_the_peer() {
+        let (mut client, mut server) = UnixStream::pair().unwrap();
+        client.write_all(b"let me in\n").unwrap();
+        server.write_all(REFUSED).unwrap();
+        drop(server);
+        let mut got = vec![0u8; REFUSED.len()];
+        client.read_exact(&mut got).unwrap();
+        assert_eq!(got, REFUSED);
+        let err = client.read(&mut [0u8; 16]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    }
+
+    /// Unix datagrams keep their boundaries, an empty one included, and
+    /// `recv_from` cuts one longer than its buffer without an error.
+    #[test]
+    fn datagrams_keep_boundaries_and_are_cut_silently() {
+        let (a, b) = UnixDatagram::pair().unwrap();
+        a.send(b"").unwrap();
+        a.send(&[7u8; MAX_DATAGRAM]).unwrap();
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        assert_eq!(b.recv(&mut buf).unwrap(), 0);
+        assert_eq!(b.recv(&mut buf[..MAX_DATAGRAM - 1]).unwrap(), MAX_DATAGRAM - 1);
+        b.set_nonblocking(true).unwrap();
+        assert_eq!(b.recv(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
     }
 
     /// A socket file stays after its socket is closed, and connect to it
