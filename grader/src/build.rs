@@ -79,6 +79,64 @@ impl Cargo {
         crate::extras::build(self, exercise, package, source_dir, manifest_path, deadline)
     }
 
+    /// Builds several crates under test of one exercise at once (the
+    /// project's mutants): each is a folder of `workspace`, which this makes
+    /// one Cargo workspace with the crates and their probes as members. One
+    /// cargo builds them all, one clippy checks those the exercise checks,
+    /// so a hundred small crates cost one cargo's start and use every core.
+    /// The steps are [`Cargo::build_crate`]'s; where the batch fails, each
+    /// crate is built alone with it, so every failure gets its own
+    /// messages. Results are in the order of `crates` (package, folder).
+    pub fn build_crates(&self, exercise: &Exercise, workspace: &Path, crates: &[(String, PathBuf)]) -> Vec<Result<(), BuildError>> {
+        let alone = |(package, dir): &(String, PathBuf)| self.build_crate(exercise, package, dir, Some(&dir.join("Cargo.toml")), None);
+        match self.build_batch(exercise, workspace, crates) {
+            Ok(()) => crates.iter().map(|_| Ok(())).collect(),
+            Err(_) => crates.iter().map(alone).collect(),
+        }
+    }
+
+    fn build_batch(&self, exercise: &Exercise, workspace: &Path, crates: &[(String, PathBuf)]) -> Result<(), String> {
+        let mut packages: Vec<String> = crates.iter().map(|(p, _)| p.clone()).collect();
+        let mut members: Vec<String> = Vec::new();
+        for (package, dir) in crates {
+            let name = dir.file_name().ok_or("a crate without a folder name")?.to_string_lossy();
+            members.push(name.to_string());
+            if let Some(probe) = crate::extras::probe_source(self, exercise) {
+                let probe_dir = format!("{name}-{}", crate::extras::PROBE_ROLE);
+                packages.push(crate::extras::write_probe_crate(
+                    package,
+                    dir,
+                    &probe,
+                    &workspace.join(&probe_dir),
+                    false,
+                )?);
+                members.push(probe_dir);
+            }
+        }
+        let members: Vec<String> = members.iter().map(|m| format!("{m:?}")).collect();
+        let manifest = workspace.join("Cargo.toml");
+        std::fs::write(
+            &manifest,
+            format!("[workspace]\nresolver = \"3\"\nmembers = [{}]\n", members.join(", ")),
+        )
+        .map_err(|e| e.to_string())?;
+        if !workspace.join("Cargo.lock").exists() {
+            std::fs::copy(self.root.join("Cargo.lock"), workspace.join("Cargo.lock")).map_err(|e| e.to_string())?;
+        }
+        let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
+        self.run_packages("build", &packages, Some(&manifest), &[], None)
+            .map_err(|e| e.log)?;
+        let checked: Vec<&str> = crates
+            .iter()
+            .filter(|(_, dir)| dir.join("clippy.toml").exists())
+            .map(|(p, _)| p.as_str())
+            .collect();
+        if !checked.is_empty() {
+            crate::extras::forbidden_methods(self, &checked, Some(&manifest), None).map_err(|e| e.log)?;
+        }
+        Ok(())
+    }
+
     /// Like [`Cargo::build`], but stops cargo (and the compilers and build
     /// scripts it started) when `limit` passes, so a build that never ends
     /// cannot hold up a grade.
@@ -100,7 +158,21 @@ impl Cargo {
         tool_args: &[&str],
         deadline: Option<(Instant, Duration)>,
     ) -> Result<(), BuildError> {
-        let mut command = self.command(subcommand, package, manifest_path, tool_args);
+        self.run_packages(subcommand, &[package], manifest_path, tool_args, deadline)
+    }
+
+    /// [`Cargo::run`] for several packages of one workspace in one cargo
+    /// (with `--keep-going` when there are several, so one failure does not
+    /// hide the others' messages).
+    pub fn run_packages(
+        &self,
+        subcommand: &str,
+        packages: &[&str],
+        manifest_path: Option<&Path>,
+        tool_args: &[&str],
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<(), BuildError> {
+        let mut command = self.command(subcommand, packages, manifest_path, tool_args);
         command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
@@ -162,13 +234,19 @@ impl Cargo {
         }
     }
 
-    fn command(&self, subcommand: &str, package: &str, manifest_path: Option<&Path>, tool_args: &[&str]) -> Command {
+    fn command(&self, subcommand: &str, packages: &[&str], manifest_path: Option<&Path>, tool_args: &[&str]) -> Command {
         let cargo = match &self.jail {
             Some(jail) => jail.cargo().into_os_string(),
             None => std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
         };
         let mut command = Command::new(cargo);
-        command.current_dir(&self.root).arg(subcommand).arg("--package").arg(package);
+        command.current_dir(&self.root).arg(subcommand);
+        for package in packages {
+            command.arg("--package").arg(package);
+        }
+        if packages.len() > 1 {
+            command.arg("--keep-going");
+        }
         if let Some(path) = manifest_path {
             command.arg("--manifest-path").arg(path);
         }

@@ -35,6 +35,7 @@ pub mod sandbox;
 #[cfg(not(target_os = "linux"))]
 #[path = "sandbox_other.rs"]
 pub mod sandbox;
+pub mod sockdiag;
 pub mod transcript;
 
 use std::path::PathBuf;

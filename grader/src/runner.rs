@@ -275,7 +275,62 @@ pub fn test_seed(base: u64, test_id: &str) -> u64 {
     h
 }
 
-/// Runs one test with its time limit.
+/// How many tests of this process are running, and whether one of them
+/// (or one waiting) is exclusive.
+static GATE: Gate = Gate {
+    state: std::sync::Mutex::new(GateState { running: 0, exclusive: 0 }),
+    changed: std::sync::Condvar::new(),
+};
+
+struct Gate {
+    state: std::sync::Mutex<GateState>,
+    changed: std::sync::Condvar,
+}
+
+struct GateState {
+    running: usize,
+    /// Exclusive tests running or waiting: none other starts meanwhile.
+    exclusive: usize,
+}
+
+struct Pass {
+    exclusive: bool,
+}
+
+impl Gate {
+    /// Waits until this test may start: an exclusive one when nothing else
+    /// runs, any other when fewer than `jobs` run and no exclusive one runs
+    /// or waits.
+    fn enter(&'static self, exclusive: bool, jobs: usize) -> Pass {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if exclusive {
+            state.exclusive += 1;
+            while state.running > 0 {
+                state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+            }
+        } else {
+            while state.exclusive > 0 || state.running >= jobs.max(1) {
+                state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+        state.running += 1;
+        Pass { exclusive }
+    }
+}
+
+impl Drop for Pass {
+    fn drop(&mut self) {
+        let mut state = GATE.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.running -= 1;
+        if self.exclusive {
+            state.exclusive -= 1;
+        }
+        GATE.changed.notify_all();
+    }
+}
+
+/// Runs one test with its time limit, once the process's gate lets it in
+/// (at most `options.jobs()` at once; an `exclusive` test alone).
 pub fn run_test(exercise: &Exercise, case: &'static TestCase, target: &Target, options: &Options) -> TestReport {
     let seed = test_seed(options.seed, case.id);
     let mut report = TestReport {
@@ -300,6 +355,12 @@ pub fn run_test(exercise: &Exercise, case: &'static TestCase, target: &Target, o
         return report;
     }
 
+    // At most `jobs` tests run at once in this process, and an exclusive
+    // test runs alone, whoever runs them: the scheduler below already keeps
+    // its own exclusive tests for the end, and the gate also holds when
+    // several runs share a process (the project's tests run mutants and
+    // references side by side).
+    let _gate = GATE.enter(case.exclusive, options.jobs());
     let mut ctx = Ctx::new(target.clone(), seed, case.limit);
     let transcript = ctx.transcript.clone();
     let groups = ctx.groups.clone();

@@ -15,6 +15,8 @@
 //! kernel's behaviour (buffer doubling, what a reset looks like, ...).
 
 mod claims;
+#[cfg(unix)]
+mod sessions;
 
 use crate::util;
 use std::collections::{BTreeSet, HashMap};

@@ -48,13 +48,25 @@ pub fn options() -> Options {
     }
 }
 
-/// Builds and runs every hidden test of `id` against `exercises/` or `solutions/`.
-pub fn run_reference(id: &str, kind: Kind) -> ExerciseReport {
-    let exercise = exercise(id);
-    let target = cargo()
-        .build_target(exercise, kind, short_writes())
-        .unwrap_or_else(|log| panic!("{id} ({kind:?}) does not build:\n{log}"));
-    runner::run_exercise(exercise, &target, &options())
+/// Builds every exercise whose id starts with `only` (all without it) from
+/// `exercises/` or `solutions/`, then runs all their hidden tests side by
+/// side, as `check` does.
+pub fn run_references(only: Option<&str>, kind: Kind) -> Vec<ExerciseReport> {
+    let chosen: Vec<&Exercise> = manifest()
+        .exercises
+        .iter()
+        .filter(|e| only.is_none_or(|n| e.id.starts_with(n)))
+        .collect();
+    let targets: Vec<Target> = chosen
+        .iter()
+        .map(|e| {
+            cargo()
+                .build_target(e, kind, short_writes())
+                .unwrap_or_else(|log| panic!("{} ({kind:?}) does not build:\n{log}", e.id))
+        })
+        .collect();
+    let items: Vec<(&Exercise, &Target)> = chosen.iter().copied().zip(targets.iter()).collect();
+    runner::run_exercises(&items, &options())
 }
 
 /// One known-wrong program: a reference solution with one mistake in it.
@@ -79,13 +91,17 @@ pub struct Mutant {
 impl Mutant {
     /// Copies the solution crate, applies the mistake, and builds it.
     pub fn build(&self) -> Target {
+        // A workspace of its own, so that it never races the catalogue's.
+        build_all(&[self], self.name).remove(0).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Copies the solution crate into `workspace` (a folder whose
+    /// Cargo.toml makes its subfolders one workspace) and applies the
+    /// mistake; returns the package's name and folder.
+    fn prepare(&self, workspace: &Path) -> Result<(String, PathBuf), String> {
         let exercise = exercise(self.exercise);
         let source = root().join("solutions").join(&exercise.dir);
-        let dir = root()
-            .join("target")
-            .join("project-tests")
-            .join("mutants")
-            .join(format!("{}-{}", exercise.number(), self.name));
+        let dir = workspace.join(self.name);
         let _ = std::fs::remove_dir_all(&dir);
         copy_dir(&source, &dir);
         let package = format!("mutant-{}-{}", exercise.number(), self.name);
@@ -96,88 +112,214 @@ impl Mutant {
         // Other programs of the crate (`[[bin]] name = "<package>-<role>"`)
         // follow the package's new name, as `Target::bin` expects.
         let toml = toml.replace(&format!("name = \"{solution_package}-"), &format!("name = \"{package}-"));
-        // An empty [workspace] keeps the copy out of the socklings workspace.
-        std::fs::write(&manifest_path, format!("{toml}\n[workspace]\n")).unwrap();
-        std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+        std::fs::write(&manifest_path, toml).unwrap();
         let file = dir.join(self.file);
         let mut text = std::fs::read_to_string(&file).unwrap();
         for (from, to) in self.replace {
             let count = text.matches(from).count();
-            assert_eq!(
-                count, 1,
-                "mutant {}: {:?} occurs {count} times in solutions/{}/{}; update the catalogue to match the solution",
-                self.name, from, exercise.dir, self.file
-            );
+            if count != 1 {
+                return Err(format!(
+                    "mutant {}: {:?} occurs {count} times in solutions/{}/{}; update the catalogue to match the solution",
+                    self.name, from, exercise.dir, self.file
+                ));
+            }
             text = text.replacen(from, to, 1);
         }
         std::fs::write(&file, text).unwrap();
-        cargo()
-            .build_crate(exercise, &package, &dir, Some(&manifest_path), None)
-            .unwrap_or_else(|e| {
-                panic!(
-                    "mutant {} does not build (or fails the exercise's build checks):\n{}",
-                    self.name, e.log
-                )
-            });
-        Target {
-            kind: Kind::Solutions,
-            package,
-            bin_dir: cargo().bin_dir(),
-            source_dir: dir,
-            short_writes: short_writes(),
-        }
+        Ok((package, dir))
     }
 
-    /// Builds the mutant, runs the exercise's hidden tests, and asserts that
-    /// the expected test fails (not passes, not skipped).
+    /// Builds the mutant, runs the hidden test meant to catch it, and asserts
+    /// that it fails (not passes, not skipped). See [`assert_all_caught`].
+    #[allow(dead_code)]
     pub fn assert_caught(&self) {
-        // The mutant breaks one clause; the test meant to catch it must be
-        // one that checks that clause, so the trace clause → test → mutant holds.
+        assert_all_caught(std::slice::from_ref(self));
+    }
+
+    /// The hidden test meant to catch this mistake, after checking that it
+    /// checks the clause the mistake breaks (so the trace clause → test →
+    /// mutant holds).
+    fn case(&self) -> Result<&'static grader::registry::TestCase, String> {
         let case = grader::registry::tests_for(self.exercise)
             .unwrap_or(&[])
             .iter()
             .find(|c| c.id == self.caught_by)
-            .unwrap_or_else(|| panic!("no hidden test {} in {}", self.caught_by, self.exercise));
-        assert!(
-            self.clause != 0 && case.clauses.contains(&self.clause),
-            "mutant {} breaks clause {}, but its test {} checks clauses {:?}: name the clause it breaks, and catch it with a test of that clause",
-            self.name,
-            self.clause,
-            self.caught_by,
-            case.clauses
-        );
-        let target = self.build();
-        // Only the test meant to catch the mistake: running every test of a
-        // hanging mutant would cost the sum of all their limits. Set
-        // SOCKLINGS_MUTANTS_ALL=1 to see everything each mutant fails.
-        let mut options = options();
-        if std::env::var_os("SOCKLINGS_MUTANTS_ALL").is_none() {
-            options.only = vec![self.caught_by.to_string()];
+            .ok_or_else(|| format!("mutant {}: no hidden test {} in {}", self.name, self.caught_by, self.exercise))?;
+        if self.clause == 0 || !case.clauses.contains(&self.clause) {
+            return Err(format!(
+                "mutant {} breaks clause {}, but its test {} checks clauses {:?}: name the clause it breaks, and catch it with a test of that clause",
+                self.name, self.clause, self.caught_by, case.clauses
+            ));
         }
-        let report = runner::run_exercise(exercise(self.exercise), &target, &options);
-        let test = report
-            .tests
-            .iter()
-            .find(|t| t.id.ends_with(&format!(".{}", self.caught_by)))
-            .unwrap_or_else(|| panic!("no hidden test {} in {}", self.caught_by, self.exercise));
-        let failed: Vec<String> = report
-            .tests
-            .iter()
-            .filter(|t| t.status != Status::Passed)
-            .map(|t| format!("{} ({})", t.id, t.status.word()))
-            .collect();
-        eprintln!("mutant {} ({}): fails {}", self.name, self.mistake, failed.join(", "));
-        assert!(
-            matches!(test.status, Status::Failed | Status::TimedOut),
-            "mutant {} ({}) should fail {} but it {}: {}\n{}",
-            self.name,
-            self.mistake,
-            test.id,
-            test.status.word(),
-            test.summary,
-            test.transcript
-        );
+        Ok(case)
     }
+
+    /// Runs the test meant to catch this mutant against its build; `None`
+    /// when it is caught, otherwise what went wrong.
+    fn verdict(&self, case: &'static grader::registry::TestCase, target: &Target) -> Option<String> {
+        let exercise = exercise(self.exercise);
+        let report = if std::env::var_os("SOCKLINGS_MUTANTS_ALL").is_some() {
+            // Every test of the exercise, to see everything a mutant fails.
+            let report = runner::run_exercise(exercise, target, &options());
+            let failed: Vec<String> = report
+                .tests
+                .iter()
+                .filter(|t| t.status != Status::Passed)
+                .map(|t| format!("{} ({})", t.id, t.status.word()))
+                .collect();
+            eprintln!("mutant {} ({}): fails {}", self.name, self.mistake, failed.join(", "));
+            report.tests.into_iter().find(|t| t.id.ends_with(&format!(".{}", case.id)))?
+        } else {
+            runner::run_test(exercise, case, target, &options())
+        };
+        if std::env::var_os("SOCKLINGS_MUTANT_VERBOSE").is_some() {
+            eprintln!(
+                "mutant {}: {} {}: {}\n{}",
+                self.name,
+                report.id,
+                report.status.word(),
+                report.summary,
+                report.transcript
+            );
+        }
+        match report.status {
+            Status::Failed | Status::TimedOut => None,
+            _ => Some(format!(
+                "mutant {} ({}) should fail {} but it {}: {}\n{}",
+                self.name,
+                self.mistake,
+                report.id,
+                report.status.word(),
+                report.summary,
+                report.transcript
+            )),
+        }
+    }
+}
+
+/// Proves that each mutant fails the hidden test meant to catch it.
+///
+/// Most of a mutant's time goes to waiting (for a timeout it should have
+/// set, for a reply it never sends), so the mutants are built one after
+/// another on one thread (cargo builds one thing at a time in a target
+/// directory anyway) while the ones already built run side by side, as many
+/// at once as `check` runs tests; exclusive tests still run alone (the
+/// runner's gate). Every mutant is tried and all that escape are listed.
+/// `SOCKLINGS_MUTANT=TEXT` keeps only the mutants whose name contains TEXT.
+pub fn assert_all_caught(mutants: &[Mutant]) {
+    let filter = std::env::var("SOCKLINGS_MUTANT").ok();
+    let chosen: Vec<&Mutant> = mutants
+        .iter()
+        .filter(|m| filter.as_deref().is_none_or(|f| m.name.contains(f)))
+        .collect();
+    let mut problems: Vec<String> = Vec::new();
+    let mut work = Vec::new();
+    for mutant in chosen {
+        match mutant.case() {
+            Ok(case) => work.push((mutant, case)),
+            Err(e) => problems.push(e),
+        }
+    }
+    let problems = std::sync::Mutex::new(problems);
+    let (built_tx, built_rx) = std::sync::mpsc::channel::<(&Mutant, &'static grader::registry::TestCase, Target)>();
+    let built_rx = std::sync::Mutex::new(built_rx);
+    std::thread::scope(|scope| {
+        let problems = &problems;
+        scope.spawn(move || {
+            let started = std::time::Instant::now();
+            let mutants: Vec<&Mutant> = work.iter().map(|(m, _)| *m).collect();
+            let built = build_all(&mutants, "catalogue");
+            eprintln!("{} mutants built in {:.1} s", mutants.len(), started.elapsed().as_secs_f64());
+            for ((mutant, case), built) in work.into_iter().zip(built) {
+                match built {
+                    Ok(target) => {
+                        let _ = built_tx.send((mutant, case, target));
+                    }
+                    Err(e) => problems.lock().unwrap_or_else(|p| p.into_inner()).push(e),
+                }
+            }
+        });
+        for _ in 0..options().jobs() {
+            let built_rx = &built_rx;
+            scope.spawn(move || {
+                loop {
+                    let next = built_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok((mutant, case, target)) = next else { break };
+                    let started = std::time::Instant::now();
+                    let verdict = mutant.verdict(case, &target);
+                    eprintln!(
+                        "mutant {}: ran {} in {:.1} s",
+                        mutant.name,
+                        case.id,
+                        started.elapsed().as_secs_f64()
+                    );
+                    if let Some(problem) = verdict {
+                        problems.lock().unwrap_or_else(|p| p.into_inner()).push(problem);
+                    }
+                }
+            });
+        }
+    });
+    let problems = problems.into_inner().unwrap_or_else(|p| p.into_inner());
+    assert!(
+        problems.is_empty(),
+        "{} of the catalogue's mutants are not caught:\n\n{}",
+        problems.len(),
+        problems.join("\n\n")
+    );
+}
+
+/// Builds mutants: each exercise's are members of one workspace,
+/// `target/project-tests/mutants/NN-GROUP`, built by one cargo
+/// (`Cargo::build_crates`). Results in the order given.
+pub fn build_all(mutants: &[&Mutant], group: &str) -> Vec<Result<Target, String>> {
+    let mut results: Vec<Option<Result<Target, String>>> = mutants.iter().map(|_| None).collect();
+    let mut exercises: Vec<&str> = mutants.iter().map(|m| m.exercise).collect();
+    exercises.sort_unstable();
+    exercises.dedup();
+    for id in exercises {
+        let exercise = exercise(id);
+        let workspace = root()
+            .join("target")
+            .join("project-tests")
+            .join("mutants")
+            .join(format!("{}-{group}", exercise.number()));
+        let _ = std::fs::remove_dir_all(&workspace);
+        std::fs::create_dir_all(&workspace).unwrap();
+        let mut crates = Vec::new();
+        let mut places = Vec::new();
+        for (i, mutant) in mutants.iter().enumerate().filter(|(_, m)| m.exercise == id) {
+            match mutant.prepare(&workspace) {
+                Ok(krate) => {
+                    crates.push(krate);
+                    places.push(i);
+                }
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        // Cargo.toml there makes the copies one workspace of their own,
+        // outside the socklings workspace that contains the target directory.
+        let built = cargo().build_crates(exercise, &workspace, &crates);
+        for ((i, (package, dir)), result) in places.into_iter().zip(crates).zip(built) {
+            results[i] = Some(
+                result
+                    .map(|()| Target {
+                        kind: Kind::Solutions,
+                        package,
+                        bin_dir: cargo().bin_dir(),
+                        source_dir: dir,
+                        short_writes: short_writes(),
+                    })
+                    .map_err(|e| {
+                        format!(
+                            "mutant {} does not build (or fails the exercise's build checks):\n{}",
+                            mutants[i].name, e.log
+                        )
+                    }),
+            );
+        }
+    }
+    results.into_iter().map(|r| r.expect("every mutant has a result")).collect()
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -53,7 +53,7 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
             .unwrap_or(1)
     });
     let reports = check(manifest, &selected, args.kind, seed, style)?;
-    Ok(if reports.iter().all(|r| r.status == ExerciseStatus::Passed) {
+    Ok(if reports.iter().all(is_done) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -77,6 +77,7 @@ pub fn check(manifest: &Manifest, selected: &[&Exercise], kind: Kind, seed: u64,
         },
         kind.dir_name()
     );
+    print_what_cannot_run(selected, style);
 
     // Build first: no test's clock starts until everything is compiled.
     let cargo = Cargo::for_workspace(&manifest.root, style.enabled);
@@ -116,10 +117,24 @@ pub fn check(manifest: &Manifest, selected: &[&Exercise], kind: Kind, seed: u64,
         reports.push(report);
     }
 
-    let done = reports.iter().filter(|r| r.status == ExerciseStatus::Passed).count();
-    println!("\n{}", progress(done, reports.len(), style));
+    let done = reports.iter().filter(|r| is_done(r)).count();
+    let partly = reports.iter().filter(|r| passed_partly(r)).count();
+    println!("\n{}", progress(done, partly, reports.len(), style));
     match reports.iter().find(|r| r.status != ExerciseStatus::Passed) {
-        None => println!("{}", style.green("Every selected exercise passes.")),
+        None if partly == 0 => println!("{}", style.green("Every selected exercise passes.")),
+        None => {
+            let skipped: usize = reports.iter().map(|r| r.skipped()).sum();
+            println!(
+                "{} {}",
+                style.yellow("Every selected exercise passes what could run here,"),
+                style.yellow(&format!(
+                    "but {} could not run, so {} not done yet.",
+                    tests(skipped),
+                    if partly == 1 { "one exercise is" } else { "those exercises are" }
+                ))
+            );
+            println!("{FULL_COURSE}");
+        }
         Some(report) => {
             print_first_problem(report, kind, seed, style);
             // The summary's last line: the first unfinished exercise and its chapter.
@@ -136,7 +151,74 @@ pub fn check(manifest: &Manifest, selected: &[&Exercise], kind: Kind, seed: u64,
     Ok(reports)
 }
 
+/// Where to get every check: said wherever some could not run.
+const FULL_COURSE: &str = "The dev container runs every check: open this repository in VS Code (\"Reopen in Container\", .devcontainer/) or in GitHub Codespaces; see docs/src/start/xtask.md.";
+
+/// An exercise is done when it passed with every one of its tests run: a
+/// test skipped here (see `grader::platform::Need`) proved nothing.
+pub fn is_done(report: &ExerciseReport) -> bool {
+    report.status == ExerciseStatus::Passed && report.skipped() == 0
+}
+
+/// Passed every test that ran, but some could not run here.
+fn passed_partly(report: &ExerciseReport) -> bool {
+    report.status == ExerciseStatus::Passed && report.skipped() > 0
+}
+
+/// "1 test", "3 tests".
+fn tests(n: usize) -> String {
+    format!("{n} test{}", if n == 1 { "" } else { "s" })
+}
+
+/// Says once, before anything runs, which tests this machine cannot run and
+/// why (no IPv6, not Linux, ...), and how to get the whole course, so that a
+/// learner does not discover skips one test at a time. Silent where
+/// everything can run. (A test can also find out only while it runs that it
+/// cannot: its exercise's line says so.)
+fn print_what_cannot_run(selected: &[&Exercise], style: Style) {
+    // Each reason, with the tests it takes away, in the manifest's order.
+    let mut reasons: Vec<(String, Vec<String>)> = Vec::new();
+    for exercise in selected {
+        for case in grader::registry::tests_for(&exercise.id).unwrap_or(&[]) {
+            let Some(reason) = case.needs.iter().find_map(|n| n.missing()) else {
+                continue;
+            };
+            let id = format!("{}.{}", exercise.number(), case.id);
+            match reasons.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, ids)) => ids.push(id),
+                None => reasons.push((reason, vec![id])),
+            }
+        }
+    }
+    if reasons.is_empty() {
+        return;
+    }
+    let count: usize = reasons.iter().map(|(_, ids)| ids.len()).sum();
+    println!(
+        "  {} {} cannot run on this machine and will be skipped (a skipped test earns no points, and its exercise does not count as done):",
+        style.yellow("note:"),
+        tests(count),
+    );
+    for (reason, ids) in &reasons {
+        println!("    - {reason} ({})", short_list(ids));
+    }
+    println!("  {}", style.dim(FULL_COURSE));
+}
+
+/// At most five ids, then how many more.
+fn short_list(ids: &[String]) -> String {
+    if ids.len() <= 5 {
+        ids.join(", ")
+    } else {
+        format!("{}, and {} more", ids[..5].join(", "), ids.len() - 5)
+    }
+}
+
 fn print_line(report: &ExerciseReport, style: Style) {
+    if passed_partly(report) {
+        print_partial_line(report, style);
+        return;
+    }
     let (mark, word) = match &report.status {
         ExerciseStatus::Passed => (style.green("✓"), style.green("passed")),
         ExerciseStatus::Failing => (style.red("✗"), style.red("failing")),
@@ -161,13 +243,57 @@ fn print_line(report: &ExerciseReport, style: Style) {
     // Pad the plain word, then colour it, so columns line up with or without colour.
     let pad = " ".repeat(18usize.saturating_sub(report.status.word().len()));
     println!("  {mark} {:<26} {word}{pad}{}", report.exercise.id, style.dim(&detail));
+    if report.skipped() > 0 {
+        print_skip_reasons(report, style);
+    }
 }
 
-fn progress(done: usize, total: usize, style: Style) -> String {
+/// An exercise that passed every test that ran, while some could not run
+/// here: never a plain "passed". Its line says how many could not run, and
+/// why, one reason per line.
+fn print_partial_line(report: &ExerciseReport, style: Style) {
+    let skipped = report.skipped();
+    let counted = report.tests.len() - skipped;
+    println!(
+        "  {} {:<26} {}   {}",
+        style.yellow("~"),
+        report.exercise.id,
+        style.yellow(&format!("passed, but {} could not run here", tests(skipped))),
+        style.dim(&format!(
+            "{}/{counted} tests, {}/{} points",
+            report.passed(),
+            report.points(),
+            report.exercise.points
+        ))
+    );
+    print_skip_reasons(report, style);
+}
+
+/// Why the tests of `report` that were skipped could not run, once per reason.
+fn print_skip_reasons(report: &ExerciseReport, style: Style) {
+    let mut reasons: Vec<(&str, Vec<String>)> = Vec::new();
+    for test in report.tests.iter().filter(|t| t.status == Status::Skipped) {
+        let reason = test.summary.strip_prefix("skipped: ").unwrap_or(&test.summary);
+        match reasons.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, ids)) => ids.push(test.id.clone()),
+            None => reasons.push((reason, vec![test.id.clone()])),
+        }
+    }
+    for (reason, ids) in reasons {
+        println!("      {}", style.dim(&format!("not run: {reason} ({})", short_list(&ids))));
+    }
+}
+
+fn progress(done: usize, partly: usize, total: usize, style: Style) -> String {
     let width = 24;
     let filled = (done * width).checked_div(total).unwrap_or(0);
+    let partly = if partly == 0 {
+        String::new()
+    } else {
+        format!(" (and {partly} passed only what could run here)")
+    };
     format!(
-        "Progress: {done} of {total} done  [{}{}]",
+        "Progress: {done} of {total} done{partly}  [{}{}]",
         style.green(&"#".repeat(filled)),
         "-".repeat(width - filled)
     )

@@ -15,6 +15,8 @@
 //! - `no_user_namespaces`: 04 and 05 pass, nothing skipped, where user
 //!   namespaces are refused (as in Docker);
 //! - `reset`: the stub comes back byte for byte and the learner's version is kept;
+//! - `skips`: what a machine cannot run is said at the top of `check`, and
+//!   an exercise passed with tests skipped is not done;
 //! - `setups`: the Classroom workflow, Gradescope scripts and GitLab job of
 //!   docs/src/instructors.md parse, and grade once with no credentials;
 //! - `watch`: a saved change is checked again, and a pass moves on.
@@ -28,4 +30,5 @@ mod hostile_sandbox;
 mod no_user_namespaces;
 mod reset;
 mod setups;
+mod skips;
 mod watch;

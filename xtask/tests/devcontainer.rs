@@ -4,29 +4,33 @@
 
 use crate::util::{parse_json, root};
 
-/// Which Debian package provides each command the book runs by hand.
-const PROVIDERS: &[(&str, &str)] = &[
-    ("nc", "netcat-openbsd"),
-    ("socat", "socat"),
-    ("ss", "iproute2"),
-    ("ip", "iproute2"),
-    ("sysctl", "procps"),
-    ("watch", "procps"),
-    ("tcpdump", "tcpdump"),
-    ("strace", "strace"),
-    ("curl", "curl"),
-    ("python3", "python3"),
-    ("unshare", "util-linux"),
-];
+/// `.devcontainer/tools.txt`: each Debian package and the commands it
+/// provides, one package a line (`#` starts a comment).
+fn tools() -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(root().join(".devcontainer").join("tools.txt")).expect(".devcontainer/tools.txt exists");
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or(""))
+        .filter_map(|line| {
+            let mut words = line.split_whitespace().map(str::to_string);
+            let package = words.next()?;
+            let commands: Vec<String> = words.collect();
+            assert!(!commands.is_empty(), "tools.txt: {package} names no command it provides");
+            Some((package, commands))
+        })
+        .collect()
+}
 
 /// Commands every image has (coreutils, the shell) or that the base image
 /// brings (cargo).
-const BUILT_IN: &[&str] = &["cargo", "printf", "head", "grep", "echo", "cmp", "cat", "ls", "kill", "sleep", "wc"];
+const BUILT_IN: &[&str] = &[
+    "cargo", "printf", "head", "tail", "grep", "echo", "cmp", "cat", "ls", "kill", "sleep", "wc",
+];
 
 /// The configuration is valid JSON that builds the Dockerfile beside it, opens
 /// IPv6 loopback (exercise 01's `ipv6` check) and grants what tcpdump and
-/// strace need; the Dockerfile installs a package for every command the
-/// book's sessions run.
+/// strace need; the Dockerfile installs the packages of `tools.txt`, which
+/// `.ci/run` installs too, and that list provides every command the book's
+/// sessions run.
 #[test]
 fn the_dev_container_installs_what_the_book_uses() {
     let dir = root().join(".devcontainer");
@@ -38,38 +42,32 @@ fn the_dev_container_installs_what_the_book_uses() {
         assert!(run_args.contains(&needed), "runArgs lacks {needed}");
     }
     let dockerfile = std::fs::read_to_string(dir.join("Dockerfile")).expect("the Dockerfile exists");
-    let install = dockerfile
-        .split("apt-get install")
-        .nth(1)
-        .expect("the Dockerfile installs packages with apt-get install");
-    let packages: Vec<&str> = install
-        .split("&&")
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .filter(|w| !w.starts_with('-') && *w != "\\")
-        .collect();
+    assert!(
+        dockerfile.contains("COPY tools.txt ") && dockerfile.contains("apt-get install"),
+        "the Dockerfile installs the packages of tools.txt"
+    );
+    let ci = std::fs::read_to_string(root().join(".ci").join("run")).expect(".ci/run exists");
+    assert!(ci.contains(".devcontainer/tools.txt"), ".ci/run installs the packages of tools.txt");
 
+    let tools = tools();
     let mut missing = Vec::new();
     for command in book_commands() {
         if BUILT_IN.contains(&command.as_str()) {
             continue;
         }
-        match PROVIDERS.iter().find(|(c, _)| *c == command) {
-            Some((_, package)) if packages.contains(package) => {}
-            Some((_, package)) => missing.push(format!("{command} (package {package})")),
-            None => missing.push(format!("{command} (add it to PROVIDERS or BUILT_IN in this test)")),
+        if !tools.iter().any(|(_, commands)| commands.contains(&command)) {
+            missing.push(command);
         }
     }
     assert!(
         missing.is_empty(),
-        "the dev container lacks commands the book uses: {}",
+        "the book runs commands that .devcontainer/tools.txt provides no package for: {} (add the package, or the command to BUILT_IN in this test if every image has it)",
         missing.join(", ")
     );
 }
 
-/// The first word of every `$ ` line in the book's console sessions (after
-/// an optional `sudo`).
+/// The first word of every command on a `$ ` line in the book's console
+/// sessions (after an optional `sudo`), pipelines and `&&` chains included.
 fn book_commands() -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![root().join("docs").join("src")];
@@ -82,10 +80,14 @@ fn book_commands() -> Vec<String> {
                 let text = std::fs::read_to_string(&path).unwrap();
                 for line in text.lines() {
                     let Some(command) = line.strip_prefix("$ ") else { continue };
-                    let command = command.strip_prefix("sudo ").unwrap_or(command);
-                    let word = command.trim_start_matches(['(', '{']).split_whitespace().next().unwrap_or("");
-                    if !word.is_empty() && !word.contains('=') && !found.iter().any(|f| f == word) {
-                        found.push(word.to_string());
+                    // Each command of a pipeline or a `&&` chain.
+                    for command in command.split(" | ").flat_map(|c| c.split(" && ")) {
+                        let command = command.trim_start();
+                        let command = command.strip_prefix("sudo ").unwrap_or(command);
+                        let word = command.trim_start_matches(['(', '{']).split_whitespace().next().unwrap_or("");
+                        if !word.is_empty() && !word.contains('=') && !found.iter().any(|f| f == word) {
+                            found.push(word.to_string());
+                        }
                     }
                 }
             }

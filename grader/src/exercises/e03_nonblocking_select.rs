@@ -1159,21 +1159,6 @@ fn watch_idle(ctx: &Ctx, program: &mut Program, while_: &str) -> Outcome {
     ))
 }
 
-/// The ports' TCP socket's `tx_queue` (bytes written, not yet acknowledged)
-/// and `rx_queue` (bytes received, not yet read), from `/proc/net/tcp`.
-fn tcp_queues(local_port: u16, remote_port: u16) -> Option<(u64, u64)> {
-    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    let port = |field: &str| field.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.len() < 5 || port(fields[1]) != Some(local_port) || port(fields[2]) != Some(remote_port) {
-            return None;
-        }
-        let (tx, rx) = fields[4].split_once(':')?;
-        Some((u64::from_str_radix(tx, 16).ok()?, u64::from_str_radix(rx, 16).ok()?))
-    })
-}
-
 /// A room in which one client has stopped reading and the program holds
 /// output for it that the client's socket cannot take.
 struct Stalled {
@@ -1244,9 +1229,11 @@ fn stall_a_reader(ctx: &mut Ctx, program: &mut Program, addr: SocketAddr) -> Res
             break;
         }
         let in_kernel = || {
-            let (tx, _) = tcp_queues(addr.port(), slow.local.port())?;
-            let (_, rx) = tcp_queues(slow.local.port(), addr.port())?;
-            Some(tx + rx)
+            // The program's unsent and unacknowledged bytes, and the slow
+            // client's unread ones (`ss -tn`: Send-Q and Recv-Q).
+            let ours = crate::sockdiag::tcp_queues(addr, slow.local)?;
+            let theirs = crate::sockdiag::tcp_queues(slow.local, addr)?;
+            Some(ours.unsent + theirs.unread)
         };
         if in_kernel().is_some_and(|held| (held as usize) < total) {
             // Let the program finish its round (it may still be writing to
@@ -1257,7 +1244,7 @@ fn stall_a_reader(ctx: &mut Ctx, program: &mut Program, addr: SocketAddr) -> Res
             }
             if let Some(held) = in_kernel().filter(|&held| (held as usize) < total) {
                 ctx.step(format!(
-                    "{} received all {total} bytes; the kernel holds {held} of the slow client's share (/proc/net/tcp: your program's unsent and unacknowledged bytes plus the slow client's unread ones), so your program holds the other {} itself",
+                    "{} received all {total} bytes; the kernel holds {held} of the slow client's share (`ss -tn`: your program's unsent and unacknowledged bytes plus the slow client's unread ones), so your program holds the other {} itself",
                     witness.name,
                     total - held as usize
                 ));

@@ -25,7 +25,6 @@
 //! `LATE` more on a loaded machine.
 
 use crate::ctx::{Client, Ctx, Failure, Outcome};
-use crate::fixtures::proxy::unread_bytes;
 use crate::fixtures::sockets;
 use crate::fixtures::vanish::vanish;
 use crate::platform::Need;
@@ -325,13 +324,13 @@ fn ended_note(program: &mut Program) -> String {
 }
 
 /// Waits until the watcher has read every byte the peer sent (its socket's
-/// receive queue in `/proc/net/tcp` is empty), so that the next piece
+/// receive queue is empty, see `sockdiag`), so that the next piece
 /// arrives in a read of its own. False if it had not after `timeout`.
 fn wait_until_read(conn: &Client, timeout: Duration) -> bool {
     let Ok(theirs) = conn.stream.peer_addr() else { return false };
     let deadline = Instant::now() + timeout;
     loop {
-        if let None | Some(0) = unread_bytes(theirs.port(), conn.local.port()) {
+        if crate::sockdiag::tcp_queues(theirs, conn.local).is_none_or(|q| q.unread == 0) {
             return true;
         }
         if Instant::now() >= deadline {

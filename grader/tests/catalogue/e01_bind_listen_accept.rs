@@ -5,9 +5,15 @@ use crate::util::Mutant;
 const EX: &str = "01-bind-listen-accept";
 const MAIN: &str = "src/main.rs";
 
-/// Forgets `SO_REUSEADDR`: a restart fails while old connections are in TIME_WAIT.
+/// Every mutant fails the hidden test meant to catch it.
 #[test]
-fn no_reuseaddr() {
+fn every_mutant_is_caught() {
+    crate::util::assert_all_caught(MUTANTS);
+}
+
+/// The known-wrong programs: each entry is one mistake, in one clause.
+pub const MUTANTS: &[Mutant] = &[
+    // Forgets `SO_REUSEADDR`: a restart fails while old connections are in TIME_WAIT.
     Mutant {
         name: "no-reuseaddr",
         exercise: EX,
@@ -16,13 +22,8 @@ fn no_reuseaddr() {
         replace: &[("    socket.set_reuse_address(true)?;\n", "")],
         caught_by: "restart-time-wait",
         clause: 10,
-    }
-    .assert_caught();
-}
-
-/// Keeps every client socket open forever: one leaked descriptor per client.
-#[test]
-fn never_closes() {
+    },
+    // Keeps every client socket open forever: one leaked descriptor per client.
     Mutant {
         name: "never-closes",
         exercise: EX,
@@ -34,13 +35,8 @@ fn never_closes() {
         )],
         caught_by: "closes-sockets",
         clause: 5,
-    }
-    .assert_caught();
-}
-
-/// Calls `write` once and ignores how many bytes it accepted.
-#[test]
-fn single_write() {
+    },
+    // Calls `write` once and ignores how many bytes it accepted.
     Mutant {
         name: "single-write",
         exercise: EX,
@@ -52,13 +48,8 @@ fn single_write() {
         )],
         caught_by: "short-writes",
         clause: 6,
-    }
-    .assert_caught();
-}
-
-/// Serves each client on the accepting thread: one client at a time.
-#[test]
-fn one_at_a_time() {
+    },
+    // Serves each client on the accepting thread: one client at a time.
     Mutant {
         name: "one-at-a-time",
         exercise: EX,
@@ -73,13 +64,8 @@ fn one_at_a_time() {
         ],
         caught_by: "clients-at-once",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Prints the address it was given instead of the one the kernel bound.
-#[test]
-fn wrong_address() {
+    },
+    // Prints the address it was given instead of the one the kernel bound.
     Mutant {
         name: "wrong-address",
         exercise: EX,
@@ -91,13 +77,8 @@ fn wrong_address() {
         )],
         caught_by: "printed-address",
         clause: 1,
-    }
-    .assert_caught();
-}
-
-/// Unwraps the bind error: a panic instead of a clear message.
-#[test]
-fn panics_when_port_taken() {
+    },
+    // Unwraps the bind error: a panic instead of a clear message.
     Mutant {
         name: "panics-when-port-taken",
         exercise: EX,
@@ -109,13 +90,8 @@ fn panics_when_port_taken() {
         )],
         caught_by: "port-in-use",
         clause: 11,
-    }
-    .assert_caught();
-}
-
-/// Creates an IPv4 socket whatever the address: binding `[::1]` fails.
-#[test]
-fn ipv4_only() {
+    },
+    // Creates an IPv4 socket whatever the address: binding `[::1]` fails.
     Mutant {
         name: "ipv4-only",
         exercise: EX,
@@ -124,13 +100,8 @@ fn ipv4_only() {
         replace: &[("Socket::new(Domain::for_address(addr),", "Socket::new(Domain::IPV4,")],
         caught_by: "ipv6",
         clause: 2,
-    }
-    .assert_caught();
-}
-
-/// Decodes the bytes as UTF-8 text and echoes the lossy result.
-#[test]
-fn echoes_text() {
+    },
+    // Decodes the bytes as UTF-8 text and echoes the lossy result.
     Mutant {
         name: "echoes-text",
         exercise: EX,
@@ -142,13 +113,8 @@ fn echoes_text() {
         )],
         caught_by: "echo-binary",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Stops echoing after the first read: a large message is cut short.
-#[test]
-fn echoes_one_read() {
+    },
+    // Stops echoing after the first read: a large message is cut short.
     Mutant {
         name: "echoes-one-read",
         exercise: EX,
@@ -160,13 +126,8 @@ fn echoes_one_read() {
         )],
         caught_by: "echo-1mib",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Ends the server after its first client: the second one is refused.
-#[test]
-fn serves_one_client() {
+    },
+    // Ends the server after its first client: the second one is refused.
     Mutant {
         name: "serves-one-client",
         exercise: EX,
@@ -178,13 +139,8 @@ fn serves_one_client() {
         )],
         caught_by: "clients-in-turn",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Greets each client with the server's own address instead of the client's.
-#[test]
-fn greets_server_address() {
+    },
+    // Greets each client with the server's own address instead of the client's.
     Mutant {
         name: "greets-server-address",
         exercise: EX,
@@ -196,13 +152,8 @@ fn greets_server_address() {
         )],
         caught_by: "printed-address",
         clause: 3,
-    }
-    .assert_caught();
-}
-
-/// Holds the echo back until the client closes its side, then sends it all.
-#[test]
-fn echoes_at_end() {
+    },
+    // Holds the echo back until the client closes its side, then sends it all.
     Mutant {
         name: "echoes-at-end",
         exercise: EX,
@@ -224,13 +175,8 @@ fn echoes_at_end() {
         ],
         caught_by: "closes-sockets",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Treats EINTR like any other write error: the client's service ends.
-#[test]
-fn interrupted_is_fatal() {
+    },
+    // Treats EINTR like any other write error: the client's service ends.
     Mutant {
         name: "interrupted-is-fatal",
         exercise: EX,
@@ -239,14 +185,9 @@ fn interrupted_is_fatal() {
         replace: &[("            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n", "")],
         caught_by: "interrupted-writes",
         clause: 7,
-    }
-    .assert_caught();
-}
-
-/// Serves clients from a fixed pool of 64 worker threads: the 65th silent
-/// client waits for a worker that never comes free.
-#[test]
-fn fixed_pool() {
+    },
+    // Serves clients from a fixed pool of 64 worker threads: the 65th silent
+    // client waits for a worker that never comes free.
     Mutant {
         name: "fixed-pool",
         exercise: EX,
@@ -264,14 +205,9 @@ fn fixed_pool() {
         ],
         caught_by: "clients-at-once",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Sets SO_REUSEPORT as well: a second copy binds the same live port and
-/// the two share its clients.
-#[test]
-fn shares_port() {
+    },
+    // Sets SO_REUSEPORT as well: a second copy binds the same live port and
+    // the two share its clients.
     Mutant {
         name: "shares-port",
         exercise: EX,
@@ -283,13 +219,8 @@ fn shares_port() {
         )],
         caught_by: "second-copy",
         clause: 11,
-    }
-    .assert_caught();
-}
-
-/// Ends the server at the first failed accept (EMFILE).
-#[test]
-fn accept_error_ends_server() {
+    },
+    // Ends the server at the first failed accept (EMFILE).
     Mutant {
         name: "accept-error-ends-server",
         exercise: EX,
@@ -301,14 +232,9 @@ fn accept_error_ends_server() {
         )],
         caught_by: "accept-error",
         clause: 12,
-    }
-    .assert_caught();
-}
-
-/// Retries every write error, not only EINTR: after a reset, write_full
-/// loops on EPIPE at full speed forever and never closes the socket.
-#[test]
-fn retries_write_errors() {
+    },
+    // Retries every write error, not only EINTR: after a reset, write_full
+    // loops on EPIPE at full speed forever and never closes the socket.
     Mutant {
         name: "retries-write-errors",
         exercise: EX,
@@ -320,13 +246,8 @@ fn retries_write_errors() {
         )],
         caught_by: "client-resets",
         clause: 13,
-    }
-    .assert_caught();
-}
-
-/// Exits the whole program when one client's connection fails.
-#[test]
-fn client_error_ends_server() {
+    },
+    // Exits the whole program when one client's connection fails.
     Mutant {
         name: "client-error-ends-server",
         exercise: EX,
@@ -338,26 +259,18 @@ fn client_error_ends_server() {
         )],
         caught_by: "client-resets",
         clause: 13,
-    }
-    .assert_caught();
-}
-
-/// Echoes line by line: bytes without a newline wait for one.
-#[test]
-fn echoes_by_line() {
+    },
+    // Echoes line by line: bytes without a newline wait for one.
     Mutant {
         name: "echoes-by-line",
         exercise: EX,
         mistake: "echoes each complete line (read_until b'\\n'), so bytes without a newline wait",
         file: MAIN,
-        replace: &[
-            (
-                "    let mut buf = [0u8; 16 * 1024];\n    loop {",
-                "    let mut reader = io::BufReader::new(stream.try_clone()?);\n    let mut line = Vec::new();\n    loop {\n        line.clear();\n        match io::BufRead::read_until(&mut reader, b'\\n', &mut line) {\n            Ok(0) => return Ok(()),\n            Ok(_) => write_full(&mut stream, &line)?,\n            Err(e) => return Err(e),\n        }\n    }\n    #[allow(unreachable_code)]\n    let mut buf = [0u8; 16 * 1024];\n    #[allow(unreachable_code)]\n    loop {",
-            ),
-        ],
+        replace: &[(
+            "    let mut buf = [0u8; 16 * 1024];\n    loop {",
+            "    let mut reader = io::BufReader::new(stream.try_clone()?);\n    let mut line = Vec::new();\n    loop {\n        line.clear();\n        match io::BufRead::read_until(&mut reader, b'\\n', &mut line) {\n            Ok(0) => return Ok(()),\n            Ok(_) => write_full(&mut stream, &line)?,\n            Err(e) => return Err(e),\n        }\n    }\n    #[allow(unreachable_code)]\n    let mut buf = [0u8; 16 * 1024];\n    #[allow(unreachable_code)]\n    loop {",
+        )],
         caught_by: "closes-sockets",
         clause: 4,
-    }
-    .assert_caught();
-}
+    },
+];

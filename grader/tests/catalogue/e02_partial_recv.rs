@@ -6,9 +6,15 @@ const EX: &str = "02-partial-recv";
 const FRAME: &str = "src/frame.rs";
 const MAIN: &str = "src/main.rs";
 
-/// Assumes one read returns everything asked for: read_full reads once.
+/// Every mutant fails the hidden test meant to catch it.
 #[test]
-fn single_read() {
+fn every_mutant_is_caught() {
+    crate::util::assert_all_caught(MUTANTS);
+}
+
+/// The known-wrong programs: each entry is one mistake, in one clause.
+pub const MUTANTS: &[Mutant] = &[
+    // Assumes one read returns everything asked for: read_full reads once.
     Mutant {
         name: "single-read",
         exercise: EX,
@@ -17,13 +23,8 @@ fn single_read() {
         replace: &[("    while filled < buf.len() {", "    if filled < buf.len() {")],
         caught_by: "one-byte-segments",
         clause: 3,
-    }
-    .assert_caught();
-}
-
-/// Takes the client's close (a 0-byte read) for an empty frame, and answers it forever.
-#[test]
-fn zero_read_as_empty_frame() {
+    },
+    // Takes the client's close (a 0-byte read) for an empty frame, and answers it forever.
     Mutant {
         name: "zero-read-as-empty-frame",
         exercise: EX,
@@ -35,13 +36,8 @@ fn zero_read_as_empty_frame() {
         )],
         caught_by: "close-mid-header",
         clause: 6,
-    }
-    .assert_caught();
-}
-
-/// Puts lengths on the wire little-endian (both ways, consistently wrong).
-#[test]
-fn little_endian_length() {
+    },
+    // Puts lengths on the wire little-endian (both ways, consistently wrong).
     Mutant {
         name: "little-endian-length",
         exercise: EX,
@@ -53,13 +49,8 @@ fn little_endian_length() {
         ],
         caught_by: "pipelined-replies",
         clause: 2,
-    }
-    .assert_caught();
-}
-
-/// Allocates whatever the header announces.
-#[test]
-fn no_maximum() {
+    },
+    // Allocates whatever the header announces.
     Mutant {
         name: "no-maximum",
         exercise: EX,
@@ -68,13 +59,8 @@ fn no_maximum() {
         replace: &[("    if len > max {", "    if false && len > max {")],
         caught_by: "oversized-frame",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Calls write once and ignores how many bytes it accepted.
-#[test]
-fn single_write() {
+    },
+    // Calls write once and ignores how many bytes it accepted.
     Mutant {
         name: "single-write",
         exercise: EX,
@@ -83,13 +69,8 @@ fn single_write() {
         replace: &[("    while !buf.is_empty() {", "    if !buf.is_empty() {")],
         caught_by: "large-reply",
         clause: 5,
-    }
-    .assert_caught();
-}
-
-/// Writes replies into the BufWriter and never flushes it.
-#[test]
-fn never_flushed() {
+    },
+    // Writes replies into the BufWriter and never flushes it.
     Mutant {
         name: "never-flushed",
         exercise: EX,
@@ -98,13 +79,8 @@ fn never_flushed() {
         replace: &[("        writer.flush()?;\n", "")],
         caught_by: "pipelined-replies",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Reads the header's last three bytes with a single read.
-#[test]
-fn header_single_read() {
+    },
+    // Reads the header's last three bytes with a single read.
     Mutant {
         name: "header-single-read",
         exercise: EX,
@@ -116,13 +92,8 @@ fn header_single_read() {
         )],
         caught_by: "split-header",
         clause: 3,
-    }
-    .assert_caught();
-}
-
-/// Reads the payload with a single read.
-#[test]
-fn payload_single_read() {
+    },
+    // Reads the payload with a single read.
     Mutant {
         name: "payload-single-read",
         exercise: EX,
@@ -134,13 +105,8 @@ fn payload_single_read() {
         )],
         caught_by: "random-segments",
         clause: 3,
-    }
-    .assert_caught();
-}
-
-/// Wraps the socket in a new BufReader for every frame, losing what the old one had buffered.
-#[test]
-fn bufreader_per_frame() {
+    },
+    // Wraps the socket in a new BufReader for every frame, losing what the old one had buffered.
     Mutant {
         name: "bufreader-per-frame",
         exercise: EX,
@@ -152,13 +118,8 @@ fn bufreader_per_frame() {
         )],
         caught_by: "coalesced-frames",
         clause: 3,
-    }
-    .assert_caught();
-}
-
-/// Treats a close in the middle of a buffer as its end: a cut-off frame is answered.
-#[test]
-fn eof_ends_buffer() {
+    },
+    // Treats a close in the middle of a buffer as its end: a cut-off frame is answered.
     Mutant {
         name: "eof-ends-buffer",
         exercise: EX,
@@ -170,13 +131,8 @@ fn eof_ends_buffer() {
         )],
         caught_by: "close-mid-payload",
         clause: 7,
-    }
-    .assert_caught();
-}
-
-/// Ends the whole server when one client's frame is broken.
-#[test]
-fn exits_on_client_error() {
+    },
+    // Ends the whole server when one client's frame is broken.
     Mutant {
         name: "exits-on-client-error",
         exercise: EX,
@@ -188,13 +144,8 @@ fn exits_on_client_error() {
         )],
         caught_by: "close-mid-payload",
         clause: 11,
-    }
-    .assert_caught();
-}
-
-/// Returns Interrupted (EINTR) from read_full instead of retrying.
-#[test]
-fn read_interrupted_not_retried() {
+    },
+    // Returns Interrupted (EINTR) from read_full instead of retrying.
     Mutant {
         name: "read-interrupted-not-retried",
         exercise: EX,
@@ -206,13 +157,8 @@ fn read_interrupted_not_retried() {
         )],
         caught_by: "read-loop-in-process",
         clause: 12,
-    }
-    .assert_caught();
-}
-
-/// Keeps reading after read returned 0: spins forever at the end of the stream.
-#[test]
-fn read_full_ignores_eof() {
+    },
+    // Keeps reading after read returned 0: spins forever at the end of the stream.
     Mutant {
         name: "read-full-ignores-eof",
         exercise: EX,
@@ -224,13 +170,8 @@ fn read_full_ignores_eof() {
         )],
         caught_by: "read-loop-in-process",
         clause: 13,
-    }
-    .assert_caught();
-}
-
-/// Returns Interrupted (EINTR) from write_full instead of retrying.
-#[test]
-fn write_interrupted_not_retried() {
+    },
+    // Returns Interrupted (EINTR) from write_full instead of retrying.
     Mutant {
         name: "write-interrupted-not-retried",
         exercise: EX,
@@ -242,13 +183,8 @@ fn write_interrupted_not_retried() {
         )],
         caught_by: "write-loop-in-process",
         clause: 14,
-    }
-    .assert_caught();
-}
-
-/// Prints the address it was asked for, not the one it is bound to: port 0 instead of the kernel's choice.
-#[test]
-fn listening_on_requested_address() {
+    },
+    // Prints the address it was asked for, not the one it is bound to: port 0 instead of the kernel's choice.
     Mutant {
         name: "listening-on-requested-address",
         exercise: EX,
@@ -260,13 +196,8 @@ fn listening_on_requested_address() {
         )],
         caught_by: "one-byte-segments",
         clause: 1,
-    }
-    .assert_caught();
-}
-
-/// Refuses a frame of exactly the maximum: `>=` where `>` is meant.
-#[test]
-fn inclusive_maximum() {
+    },
+    // Refuses a frame of exactly the maximum: `>=` where `>` is meant.
     Mutant {
         name: "inclusive-maximum",
         exercise: EX,
@@ -275,13 +206,8 @@ fn inclusive_maximum() {
         replace: &[("    if len > max {", "    if len >= max {")],
         caught_by: "frame-size-limits",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Accepts one byte more than the maximum, and waits for its payload.
-#[test]
-fn maximum_plus_one() {
+    },
+    // Accepts one byte more than the maximum, and waits for its payload.
     Mutant {
         name: "maximum-plus-one",
         exercise: EX,
@@ -290,13 +216,8 @@ fn maximum_plus_one() {
         replace: &[("read_frame(&mut reader, MAX_FRAME)?", "read_frame(&mut reader, MAX_FRAME + 1)?")],
         caught_by: "frame-size-limits",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Reads the length from the header's last three bytes: `01 00 00 05` reads as 5.
-#[test]
-fn top_byte_ignored() {
+    },
+    // Reads the length from the header's last three bytes: `01 00 00 05` reads as 5.
     Mutant {
         name: "top-byte-ignored",
         exercise: EX,
@@ -308,13 +229,8 @@ fn top_byte_ignored() {
         )],
         caught_by: "frame-size-limits",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Compares the length with MAX_FRAME instead of the max it was given.
-#[test]
-fn ignores_max_argument() {
+    },
+    // Compares the length with MAX_FRAME instead of the max it was given.
     Mutant {
         name: "ignores-max-argument",
         exercise: EX,
@@ -323,13 +239,8 @@ fn ignores_max_argument() {
         replace: &[("    if len > max {", "    if len > MAX_FRAME {")],
         caught_by: "read-frame-max-in-process",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Allocates the announced length, then checks it: refuses the frame, but only after reserving 4 GiB.
-#[test]
-fn allocates_before_check() {
+    },
+    // Allocates the announced length, then checks it: refuses the frame, but only after reserving 4 GiB.
     Mutant {
         name: "allocates-before-check",
         exercise: EX,
@@ -347,13 +258,8 @@ fn allocates_before_check() {
         ],
         caught_by: "oversized-frame",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Reports a dropped connection without saying which client it was.
-#[test]
-fn report_without_address() {
+    },
+    // Reports a dropped connection without saying which client it was.
     Mutant {
         name: "report-without-address",
         exercise: EX,
@@ -365,13 +271,8 @@ fn report_without_address() {
         )],
         caught_by: "close-mid-header",
         clause: 10,
-    }
-    .assert_caught();
-}
-
-/// Refuses an oversized frame without saying how large it was.
-#[test]
-fn refusal_without_length() {
+    },
+    // Refuses an oversized frame without saying how large it was.
     Mutant {
         name: "refusal-without-length",
         exercise: EX,
@@ -383,13 +284,8 @@ fn refusal_without_length() {
         )],
         caught_by: "oversized-frame",
         clause: 10,
-    }
-    .assert_caught();
-}
-
-/// Takes a 0-byte read for "nothing yet" twice before believing it.
-#[test]
-fn eof_read_again() {
+    },
+    // Takes a 0-byte read for "nothing yet" twice before believing it.
     Mutant {
         name: "eof-read-again",
         exercise: EX,
@@ -404,6 +300,5 @@ fn eof_read_again() {
         ],
         caught_by: "read-loop-in-process",
         clause: 13,
-    }
-    .assert_caught();
-}
+    },
+];

@@ -5,10 +5,16 @@ use crate::util::Mutant;
 const EX: &str = "03-nonblocking-select";
 const MAIN: &str = "src/main.rs";
 
-/// Leaves accepted sockets blocking: after reading a line, the next read
-/// waits for the sender to say more, and the whole room stops.
+/// Every mutant fails the hidden test meant to catch it.
 #[test]
-fn blocks_on_read() {
+fn every_mutant_is_caught() {
+    crate::util::assert_all_caught(MUTANTS);
+}
+
+/// The known-wrong programs: each entry is one mistake, in one clause.
+pub const MUTANTS: &[Mutant] = &[
+    // Leaves accepted sockets blocking: after reading a line, the next read
+    // waits for the sender to say more, and the whole room stops.
     Mutant {
         name: "blocks-on-read",
         exercise: EX,
@@ -20,14 +26,9 @@ fn blocks_on_read() {
         )],
         caught_by: "silent-client",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Reads every client each round, whatever poll said, on blocking sockets:
-/// the first client with nothing to say stops the server.
-#[test]
-fn reads_every_client() {
+    },
+    // Reads every client each round, whatever poll said, on blocking sockets:
+    // the first client with nothing to say stops the server.
     Mutant {
         name: "reads-every-client",
         exercise: EX,
@@ -45,13 +46,8 @@ fn reads_every_client() {
         ],
         caught_by: "silent-client",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Polls with a zero timeout: the loop never sleeps.
-#[test]
-fn busy_loop() {
+    },
+    // Polls with a zero timeout: the loop never sleeps.
     Mutant {
         name: "busy-loop",
         exercise: EX,
@@ -63,14 +59,9 @@ fn busy_loop() {
         )],
         caught_by: "no-busy-loop",
         clause: 16,
-    }
-    .assert_caught();
-}
-
-/// Asks for POLLOUT on every socket: an idle socket is always writable, so
-/// poll returns at once, forever.
-#[test]
-fn always_pollout() {
+    },
+    // Asks for POLLOUT on every socket: an idle socket is always writable, so
+    // poll returns at once, forever.
     Mutant {
         name: "always-pollout",
         exercise: EX,
@@ -82,13 +73,8 @@ fn always_pollout() {
         )],
         caught_by: "no-busy-loop",
         clause: 16,
-    }
-    .assert_caught();
-}
-
-/// Throws the outbox away after a write that took only part of it.
-#[test]
-fn drops_partial_write() {
+    },
+    // Throws the outbox away after a write that took only part of it.
     Mutant {
         name: "drops-partial-write",
         exercise: EX,
@@ -100,14 +86,9 @@ fn drops_partial_write() {
         )],
         caught_by: "slow-reader",
         clause: 10,
-    }
-    .assert_caught();
-}
-
-/// Switches the socket to blocking for each write: a client that does not
-/// read stops the loop once its buffers are full.
-#[test]
-fn blocking_writes() {
+    },
+    // Switches the socket to blocking for each write: a client that does not
+    // read stops the loop once its buffers are full.
     Mutant {
         name: "blocking-writes",
         exercise: EX,
@@ -119,14 +100,9 @@ fn blocking_writes() {
         )],
         caught_by: "slow-reader",
         clause: 10,
-    }
-    .assert_caught();
-}
-
-/// Ignores end of file: a client that left stays in the room, its socket
-/// open and reported readable forever.
-#[test]
-fn never_removes_closed() {
+    },
+    // Ignores end of file: a client that left stays in the room, its socket
+    // open and reported readable forever.
     Mutant {
         name: "never-removes-closed",
         exercise: EX,
@@ -138,13 +114,8 @@ fn never_removes_closed() {
         )],
         caught_by: "disconnects",
         clause: 11,
-    }
-    .assert_caught();
-}
-
-/// Lets one client's ECONNRESET end the whole server.
-#[test]
-fn exits_on_reset() {
+    },
+    // Lets one client's ECONNRESET end the whole server.
     Mutant {
         name: "exits-on-reset",
         exercise: EX,
@@ -156,13 +127,8 @@ fn exits_on_reset() {
         )],
         caught_by: "disconnects",
         clause: 12,
-    }
-    .assert_caught();
-}
-
-/// Starts a thread for every client (here one that only waits).
-#[test]
-fn thread_per_client() {
+    },
+    // Starts a thread for every client (here one that only waits).
     Mutant {
         name: "thread-per-client",
         exercise: EX,
@@ -174,13 +140,8 @@ fn thread_per_client() {
         )],
         caught_by: "one-thread",
         clause: 15,
-    }
-    .assert_caught();
-}
-
-/// Sends each line back to its sender too.
-#[test]
-fn echoes_to_sender() {
+    },
+    // Sends each line back to its sender too.
     Mutant {
         name: "echoes-to-sender",
         exercise: EX,
@@ -189,14 +150,9 @@ fn echoes_to_sender() {
         replace: &[("        if i != from && !client.closed {", "        if !client.closed {")],
         caught_by: "broadcast",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Takes everything up to the last `\n` as one line: several lines that
-/// arrive together get one prefix.
-#[test]
-fn one_message_per_read() {
+    },
+    // Takes everything up to the last `\n` as one line: several lines that
+    // arrive together get one prefix.
     Mutant {
         name: "one-message-per-read",
         exercise: EX,
@@ -208,13 +164,8 @@ fn one_message_per_read() {
         )],
         caught_by: "framing",
         clause: 5,
-    }
-    .assert_caught();
-}
-
-/// Throws away the start of a line whose end has not arrived yet.
-#[test]
-fn drops_partial_lines() {
+    },
+    // Throws away the start of a line whose end has not arrived yet.
     Mutant {
         name: "drops-partial-lines",
         exercise: EX,
@@ -223,14 +174,9 @@ fn drops_partial_lines() {
         replace: &[("    inbox.drain(..start);", "    inbox.clear();")],
         caught_by: "framing",
         clause: 5,
-    }
-    .assert_caught();
-}
-
-/// Waits with select(2): nix's FdSet panics on the first descriptor at or
-/// above FD_SETSIZE (1024).
-#[test]
-fn uses_select() {
+    },
+    // Waits with select(2): nix's FdSet panics on the first descriptor at or
+    // above FD_SETSIZE (1024).
     Mutant {
         name: "uses-select",
         exercise: EX,
@@ -263,14 +209,9 @@ fn wait_for_events_with_poll(listener: &TcpListener, clients: &[Client]) -> io::
         )],
         caught_by: "many-clients",
         clause: 14,
-    }
-    .assert_caught();
-}
-
-/// Prints the address it was asked for instead of the one the kernel bound:
-/// with port 0 the line says `:0`, which nobody can connect to.
-#[test]
-fn prints_requested_address() {
+    },
+    // Prints the address it was asked for instead of the one the kernel bound:
+    // with port 0 the line says `:0`, which nobody can connect to.
     Mutant {
         name: "prints-requested-address",
         exercise: EX,
@@ -282,13 +223,8 @@ fn prints_requested_address() {
         )],
         caught_by: "broadcast",
         clause: 1,
-    }
-    .assert_caught();
-}
-
-/// Greets a client with its IP address only, without the port.
-#[test]
-fn greets_without_port() {
+    },
+    // Greets a client with its IP address only, without the port.
     Mutant {
         name: "greets-without-port",
         exercise: EX,
@@ -300,14 +236,9 @@ fn greets_without_port() {
         )],
         caught_by: "broadcast",
         clause: 2,
-    }
-    .assert_caught();
-}
-
-/// Turns each line into a String on the way: bytes that are not UTF-8
-/// become U+FFFD.
-#[test]
-fn lossy_utf8() {
+    },
+    // Turns each line into a String on the way: bytes that are not UTF-8
+    // become U+FFFD.
     Mutant {
         name: "lossy-utf8",
         exercise: EX,
@@ -319,14 +250,9 @@ fn lossy_utf8() {
         )],
         caught_by: "framing",
         clause: 3,
-    }
-    .assert_caught();
-}
-
-/// A line buffer of 64 KiB: a line that fills it before its `\n` arrives
-/// is thrown away, and its tail arrives as a line of its own.
-#[test]
-fn caps_line_length() {
+    },
+    // A line buffer of 64 KiB: a line that fills it before its `\n` arrives
+    // is thrown away, and its tail arrives as a line of its own.
     Mutant {
         name: "caps-line-length",
         exercise: EX,
@@ -338,14 +264,9 @@ fn caps_line_length() {
         )],
         caught_by: "long-line",
         clause: 6,
-    }
-    .assert_caught();
-}
-
-/// Drops a client as soon as its read returns 0, without delivering the
-/// complete lines that arrived in the same read.
-#[test]
-fn drops_last_lines() {
+    },
+    // Drops a client as soon as its read returns 0, without delivering the
+    // complete lines that arrived in the same read.
     Mutant {
         name: "drops-last-lines",
         exercise: EX,
@@ -357,14 +278,9 @@ fn drops_last_lines() {
         )],
         caught_by: "last-lines",
         clause: 7,
-    }
-    .assert_caught();
-}
-
-/// Ends a client's unfinished last line for it when the client leaves, and
-/// delivers it.
-#[test]
-fn delivers_unfinished_line() {
+    },
+    // Ends a client's unfinished last line for it when the client leaves, and
+    // delivers it.
     Mutant {
         name: "delivers-unfinished-line",
         exercise: EX,
@@ -376,14 +292,9 @@ fn delivers_unfinished_line() {
         )],
         caught_by: "last-lines",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Ends the program when a client leaves: what is left is a zombie, whose
-/// /proc entry reads as a sleeping process.
-#[test]
-fn exits_when_a_client_leaves() {
+    },
+    // Ends the program when a client leaves: what is left is a zombie, whose
+    // /proc entry reads as a sleeping process.
     Mutant {
         name: "exits-when-a-client-leaves",
         exercise: EX,
@@ -395,14 +306,9 @@ fn exits_when_a_client_leaves() {
         )],
         caught_by: "no-busy-loop",
         clause: 11,
-    }
-    .assert_caught();
-}
-
-/// Writes queued output before reading, and lets a write error end the
-/// program: a client that resets with output queued for it ends the room.
-#[test]
-fn exits_on_write_error() {
+    },
+    // Writes queued output before reading, and lets a write error end the
+    // program: a client that resets with output queued for it ends the room.
     Mutant {
         name: "exits-on-write-error",
         exercise: EX,
@@ -414,13 +320,8 @@ fn exits_on_write_error() {
         )],
         caught_by: "reset-while-queued",
         clause: 12,
-    }
-    .assert_caught();
-}
-
-/// Ends the program when accept fails (EMFILE when out of descriptors).
-#[test]
-fn exits_on_accept_error() {
+    },
+    // Ends the program when accept fails (EMFILE when out of descriptors).
     Mutant {
         name: "exits-on-accept-error",
         exercise: EX,
@@ -432,13 +333,8 @@ fn exits_on_accept_error() {
         )],
         caught_by: "out-of-descriptors",
         clause: 13,
-    }
-    .assert_caught();
-}
-
-/// Accepts on a helper thread that lives only as long as `accept_all`.
-#[test]
-fn helper_thread_per_accept() {
+    },
+    // Accepts on a helper thread that lives only as long as `accept_all`.
     Mutant {
         name: "helper-thread-per-accept",
         exercise: EX,
@@ -450,14 +346,9 @@ fn helper_thread_per_accept() {
         )],
         caught_by: "one-thread",
         clause: 15,
-    }
-    .assert_caught();
-}
-
-/// Naps 1 ms between zero-timeout polls: seldom runnable and cheap in CPU,
-/// but awake a thousand times a second.
-#[test]
-fn naps_between_polls() {
+    },
+    // Naps 1 ms between zero-timeout polls: seldom runnable and cheap in CPU,
+    // but awake a thousand times a second.
     Mutant {
         name: "naps-between-polls",
         exercise: EX,
@@ -469,14 +360,9 @@ fn naps_between_polls() {
         )],
         caught_by: "no-busy-loop",
         clause: 16,
-    }
-    .assert_caught();
-}
-
-/// Polls with a zero timeout while any output is queued: idle rooms sleep,
-/// but a client that does not read makes the loop spin.
-#[test]
-fn spins_while_output_waits() {
+    },
+    // Polls with a zero timeout while any output is queued: idle rooms sleep,
+    // but a client that does not read makes the loop spin.
     Mutant {
         name: "spins-while-output-waits",
         exercise: EX,
@@ -488,6 +374,5 @@ fn spins_while_output_waits() {
         )],
         caught_by: "asleep-while-queued",
         clause: 16,
-    }
-    .assert_caught();
-}
+    },
+];

@@ -8,9 +8,15 @@ const KEEPALIVE: &str = "src/keepalive.rs";
 const SERVER: &str = "src/server.rs";
 const CLIENT: &str = "src/client.rs";
 
-/// Prints the address it was asked for (port 0) instead of the one it is bound to.
+/// Every mutant fails the hidden test meant to catch it.
 #[test]
-fn listening_requested_address() {
+fn every_mutant_is_caught() {
+    crate::util::assert_all_caught(MUTANTS);
+}
+
+/// The known-wrong programs: each entry is one mistake, in one clause.
+pub const MUTANTS: &[Mutant] = &[
+    // Prints the address it was asked for (port 0) instead of the one it is bound to.
     Mutant {
         name: "listening-requested-address",
         exercise: EX,
@@ -22,30 +28,21 @@ fn listening_requested_address() {
         )],
         caught_by: "server-options",
         clause: 1,
-    }
-    .assert_caught();
-}
-
-/// Serves each client on the accepting thread, one after another.
-#[test]
-fn one_client_at_a_time() {
+    },
+    // Serves each client on the accepting thread, one after another.
     Mutant {
         name: "one-client-at-a-time",
         exercise: EX,
         mistake: "serves clients one at a time instead of a thread per client",
         file: SERVER,
-        replace: &[
-            ("                thread::spawn(move || match handle_client(stream, &settings) {\n                    Ok(()) => println!(\"{peer} closed the connection\"),\n                    Err(e) => println!(\"{peer} is gone: {e}\"),\n                });", "                let _ = thread::current;\n                match handle_client(stream, &settings) {\n                    Ok(()) => println!(\"{peer} closed the connection\"),\n                    Err(e) => println!(\"{peer} is gone: {e}\"),\n                }"),
-        ],
+        replace: &[(
+            "                thread::spawn(move || match handle_client(stream, &settings) {\n                    Ok(()) => println!(\"{peer} closed the connection\"),\n                    Err(e) => println!(\"{peer} is gone: {e}\"),\n                });",
+            "                let _ = thread::current;\n                match handle_client(stream, &settings) {\n                    Ok(()) => println!(\"{peer} closed the connection\"),\n                    Err(e) => println!(\"{peer} is gone: {e}\"),\n                }",
+        )],
         caught_by: "serves-clients-at-once",
         clause: 2,
-    }
-    .assert_caught();
-}
-
-/// Echoes each line with its trailing whitespace trimmed (`\r`, spaces, tabs), as `lines()` and `trim_end` do.
-#[test]
-fn echo_trims_lines() {
+    },
+    // Echoes each line with its trailing whitespace trimmed (`\r`, spaces, tabs), as `lines()` and `trim_end` do.
     Mutant {
         name: "echo-trims-lines",
         exercise: EX,
@@ -57,13 +54,8 @@ fn echo_trims_lines() {
         )],
         caught_by: "serves-clients-at-once",
         clause: 2,
-    }
-    .assert_caught();
-}
-
-/// Never turns keepalive on: SO_KEEPALIVE stays off.
-#[test]
-fn no_keepalive() {
+    },
+    // Never turns keepalive on: SO_KEEPALIVE stays off.
     Mutant {
         name: "no-keepalive",
         exercise: EX,
@@ -75,13 +67,8 @@ fn no_keepalive() {
         )],
         caught_by: "server-options",
         clause: 3,
-    }
-    .assert_caught();
-}
-
-/// Sets the idle time only: 75 s between probes and 9 probes come from the system.
-#[test]
-fn idle_only() {
+    },
+    // Sets the idle time only: 75 s between probes and 9 probes come from the system.
     Mutant {
         name: "idle-only",
         exercise: EX,
@@ -93,13 +80,8 @@ fn idle_only() {
         )],
         caught_by: "server-options",
         clause: 3,
-    }
-    .assert_caught();
-}
-
-/// Turns keepalive on in the client only; the server's accepted sockets have none.
-#[test]
-fn server_without_keepalive() {
+    },
+    // Turns keepalive on in the client only; the server's accepted sockets have none.
     Mutant {
         name: "server-without-keepalive",
         exercise: EX,
@@ -108,13 +90,8 @@ fn server_without_keepalive() {
         replace: &[("    keepalive::enable(&stream, settings)?;", "    let _ = settings;")],
         caught_by: "server-options",
         clause: 3,
-    }
-    .assert_caught();
-}
-
-/// Reads again after a read returned 0 bytes: the thread spins and never closes the socket.
-#[test]
-fn spins_on_eof() {
+    },
+    // Reads again after a read returned 0 bytes: the thread spins and never closes the socket.
     Mutant {
         name: "spins-on-eof",
         exercise: EX,
@@ -126,65 +103,53 @@ fn spins_on_eof() {
         )],
         caught_by: "server-releases-closed-clients",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Exits the whole server when one client's connection fails (a reset, for example).
-#[test]
-fn exits_on_client_error() {
+    },
+    // Exits the whole server when one client's connection fails (a reset, for example).
     Mutant {
         name: "exits-on-client-error",
         exercise: EX,
         mistake: "the server exits when one client's read fails",
         file: SERVER,
-        replace: &[
-            ("                    Err(e) => println!(\"{peer} is gone: {e}\"),", "                    Err(e) => {\n                        eprintln!(\"{peer} is gone: {e}\");\n                        std::process::exit(1)\n                    }"),
-        ],
+        replace: &[(
+            "                    Err(e) => println!(\"{peer} is gone: {e}\"),",
+            "                    Err(e) => {\n                        eprintln!(\"{peer} is gone: {e}\");\n                        std::process::exit(1)\n                    }",
+        )],
         caught_by: "server-releases-closed-clients",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Polls a non-blocking listener in a loop: the accepting thread never sleeps.
-#[test]
-fn busy_accept() {
+    },
+    // Polls a non-blocking listener in a loop: the accepting thread never sleeps.
     Mutant {
         name: "busy-accept",
         exercise: EX,
         mistake: "the accept loop spins on a non-blocking listener",
         file: SERVER,
         replace: &[
-            ("    println!(\"listening on {}\", listener.local_addr()?);", "    println!(\"listening on {}\", listener.local_addr()?);\n    listener.set_nonblocking(true)?;"),
-            ("            Err(e) => eprintln!(\"accept failed: {e}\"),", "            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}\n            Err(e) => eprintln!(\"accept failed: {e}\"),"),
+            (
+                "    println!(\"listening on {}\", listener.local_addr()?);",
+                "    println!(\"listening on {}\", listener.local_addr()?);\n    listener.set_nonblocking(true)?;",
+            ),
+            (
+                "            Err(e) => eprintln!(\"accept failed: {e}\"),",
+                "            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}\n            Err(e) => eprintln!(\"accept failed: {e}\"),",
+            ),
         ],
         caught_by: "server-releases-closed-clients",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Exits the whole server when keepalive reports that one client vanished.
-#[test]
-fn exits_when_client_vanishes() {
+    },
+    // Exits the whole server when keepalive reports that one client vanished.
     Mutant {
         name: "exits-when-client-vanishes",
         exercise: EX,
         mistake: "the server exits when one client's read fails with ETIMEDOUT",
         file: SERVER,
-        replace: &[
-            ("                    Err(e) => println!(\"{peer} is gone: {e}\"),", "                    Err(e) if e.kind() == io::ErrorKind::TimedOut => std::process::exit(1),\n                    Err(e) => println!(\"{peer} is gone: {e}\"),"),
-        ],
+        replace: &[(
+            "                    Err(e) => println!(\"{peer} is gone: {e}\"),",
+            "                    Err(e) if e.kind() == io::ErrorKind::TimedOut => std::process::exit(1),\n                    Err(e) => println!(\"{peer} is gone: {e}\"),",
+        )],
         caught_by: "server-releases-vanished-client",
         clause: 5,
-    }
-    .assert_caught();
-}
-
-/// Adds a read timeout of the idle time: quiet clients are dropped before keepalive could know anything.
-#[test]
-fn server_read_timeout_idle() {
+    },
+    // Adds a read timeout of the idle time: quiet clients are dropped before keepalive could know anything.
     Mutant {
         name: "server-read-timeout-idle",
         exercise: EX,
@@ -196,30 +161,21 @@ fn server_read_timeout_idle() {
         )],
         caught_by: "server-releases-vanished-client",
         clause: 5,
-    }
-    .assert_caught();
-}
-
-/// Adds a read timeout of idle + interval × count to keepalive: a live client that is quiet is dropped.
-#[test]
-fn read_timeout_too() {
+    },
+    // Adds a read timeout of idle + interval × count to keepalive: a live client that is quiet is dropped.
     Mutant {
         name: "read-timeout-too",
         exercise: EX,
         mistake: "the server also drops clients after a read timeout of idle + interval × count",
         file: SERVER,
-        replace: &[
-            ("    keepalive::enable(&stream, settings)?;", "    keepalive::enable(&stream, settings)?;\n    stream.set_read_timeout(Some(settings.idle + settings.interval * settings.count))?;"),
-        ],
+        replace: &[(
+            "    keepalive::enable(&stream, settings)?;",
+            "    keepalive::enable(&stream, settings)?;\n    stream.set_read_timeout(Some(settings.idle + settings.interval * settings.count))?;",
+        )],
         caught_by: "server-releases-vanished-client",
         clause: 6,
-    }
-    .assert_caught();
-}
-
-/// Opens a new connection for every request.
-#[test]
-fn connection_per_request() {
+    },
+    // Opens a new connection for every request.
     Mutant {
         name: "connection-per-request",
         exercise: EX,
@@ -231,13 +187,8 @@ fn connection_per_request() {
         )],
         caught_by: "one-connection",
         clause: 7,
-    }
-    .assert_caught();
-}
-
-/// Turns SO_KEEPALIVE on and nothing else: two hours of silence before the first probe.
-#[test]
-fn system_defaults() {
+    },
+    // Turns SO_KEEPALIVE on and nothing else: two hours of silence before the first probe.
     Mutant {
         name: "system-defaults",
         exercise: EX,
@@ -249,13 +200,8 @@ fn system_defaults() {
         )],
         caught_by: "client-options",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Turns keepalive on in the server only; the client's connections have none.
-#[test]
-fn client_without_keepalive() {
+    },
+    // Turns keepalive on in the server only; the client's connections have none.
     Mutant {
         name: "client-without-keepalive",
         exercise: EX,
@@ -264,13 +210,8 @@ fn client_without_keepalive() {
         replace: &[("        keepalive::enable(&stream, settings)?;\n", "")],
         caught_by: "client-options",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Turns keepalive on for the client's first connection only, not for a reconnection.
-#[test]
-fn client_keepalive_first_only() {
+    },
+    // Turns keepalive on for the client's first connection only, not for a reconnection.
     Mutant {
         name: "client-keepalive-first-only",
         exercise: EX,
@@ -288,13 +229,8 @@ fn client_keepalive_first_only() {
         ],
         caught_by: "client-options",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Ignores --pause: the next request follows the reply at once.
-#[test]
-fn ignores_pause() {
+    },
+    // Ignores --pause: the next request follows the reply at once.
     Mutant {
         name: "ignores-pause",
         exercise: EX,
@@ -303,13 +239,8 @@ fn ignores_pause() {
         replace: &[("            thread::sleep(pause);", "            let _ = (pause, thread::current);")],
         caught_by: "pauses-between-requests",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Pauses twice as long as asked.
-#[test]
-fn pause_twice() {
+    },
+    // Pauses twice as long as asked.
     Mutant {
         name: "pause-twice",
         exercise: EX,
@@ -318,13 +249,8 @@ fn pause_twice() {
         replace: &[("            thread::sleep(pause);", "            thread::sleep(pause * 2);")],
         caught_by: "pauses-between-requests",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Gives up when the server closed the connection instead of reconnecting.
-#[test]
-fn no_reconnect() {
+    },
+    // Gives up when the server closed the connection instead of reconnecting.
     Mutant {
         name: "no-reconnect",
         exercise: EX,
@@ -336,13 +262,8 @@ fn no_reconnect() {
         )],
         caught_by: "reconnects-after-close",
         clause: 10,
-    }
-    .assert_caught();
-}
-
-/// Reconnects after a FIN (a 0-byte read) but not after an RST (ECONNRESET, EPIPE).
-#[test]
-fn reconnect_on_eof_only() {
+    },
+    // Reconnects after a FIN (a 0-byte read) but not after an RST (ECONNRESET, EPIPE).
     Mutant {
         name: "reconnect-on-eof-only",
         exercise: EX,
@@ -354,13 +275,8 @@ fn reconnect_on_eof_only() {
         )],
         caught_by: "reconnects-after-reset",
         clause: 10,
-    }
-    .assert_caught();
-}
-
-/// Reconnects, but moves on to the next request: the unanswered one is never sent again.
-#[test]
-fn drops_unanswered() {
+    },
+    // Reconnects, but moves on to the next request: the unanswered one is never sent again.
     Mutant {
         name: "drops-unanswered",
         exercise: EX,
@@ -372,13 +288,8 @@ fn drops_unanswered() {
         )],
         caught_by: "retries-unanswered",
         clause: 10,
-    }
-    .assert_caught();
-}
-
-/// Retries an unanswered request for ever instead of once.
-#[test]
-fn retries_forever() {
+    },
+    // Retries an unanswered request for ever instead of once.
     Mutant {
         name: "retries-forever",
         exercise: EX,
@@ -390,13 +301,8 @@ fn retries_forever() {
         )],
         caught_by: "retries-unanswered",
         clause: 11,
-    }
-    .assert_caught();
-}
-
-/// Gives up after one retry, but in words of its own instead of the contract's line.
-#[test]
-fn give_up_in_other_words() {
+    },
+    // Gives up after one retry, but in words of its own instead of the contract's line.
     Mutant {
         name: "give-up-in-other-words",
         exercise: EX,
@@ -408,30 +314,21 @@ fn give_up_in_other_words() {
         )],
         caught_by: "retries-unanswered",
         clause: 11,
-    }
-    .assert_caught();
-}
-
-/// Treats ETIMEDOUT like a closed connection and reconnects to a vanished server.
-#[test]
-fn reconnects_after_timeout() {
+    },
+    // Treats ETIMEDOUT like a closed connection and reconnects to a vanished server.
     Mutant {
         name: "reconnects-after-timeout",
         exercise: EX,
         mistake: "reconnects after keepalive reported the server vanished",
         file: CLIENT,
-        replace: &[
-            ("        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted", "        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted | ErrorKind::TimedOut"),
-        ],
+        replace: &[(
+            "        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted",
+            "        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted | ErrorKind::TimedOut",
+        )],
         caught_by: "client-tells-vanished-from-slow",
         clause: 12,
-    }
-    .assert_caught();
-}
-
-/// Reports the vanished server in words of its own instead of the contract's line.
-#[test]
-fn vanished_in_other_words() {
+    },
+    // Reports the vanished server in words of its own instead of the contract's line.
     Mutant {
         name: "vanished-in-other-words",
         exercise: EX,
@@ -443,13 +340,8 @@ fn vanished_in_other_words() {
         )],
         caught_by: "client-tells-vanished-from-slow",
         clause: 12,
-    }
-    .assert_caught();
-}
-
-/// Gives up on a reply after a read timeout of the idle time, before keepalive could know anything.
-#[test]
-fn client_read_timeout_idle() {
+    },
+    // Gives up on a reply after a read timeout of the idle time, before keepalive could know anything.
     Mutant {
         name: "client-read-timeout-idle",
         exercise: EX,
@@ -467,24 +359,24 @@ fn client_read_timeout_idle() {
         ],
         caught_by: "client-tells-vanished-from-slow",
         clause: 12,
-    }
-    .assert_caught();
-}
-
-/// Declares the server vanished after a read timeout of idle + interval × count: a slow server is abandoned.
-#[test]
-fn client_read_timeout_instead() {
+    },
+    // Declares the server vanished after a read timeout of idle + interval × count: a slow server is abandoned.
     Mutant {
         name: "client-read-timeout-instead",
         exercise: EX,
         mistake: "the client reports a vanished server after a read timeout of idle + interval × count",
         file: CLIENT,
         replace: &[
-            ("        keepalive::enable(&stream, settings)?;\n", "        keepalive::enable(&stream, settings)?;\n        stream.set_read_timeout(Some(settings.idle + settings.interval * settings.count))?;\n"),
-            ("            Err(e) if e.kind() == ErrorKind::TimedOut => Err(io::Error::new(", "            Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => Err(io::Error::new("),
+            (
+                "        keepalive::enable(&stream, settings)?;\n",
+                "        keepalive::enable(&stream, settings)?;\n        stream.set_read_timeout(Some(settings.idle + settings.interval * settings.count))?;\n",
+            ),
+            (
+                "            Err(e) if e.kind() == ErrorKind::TimedOut => Err(io::Error::new(",
+                "            Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => Err(io::Error::new(",
+            ),
         ],
         caught_by: "client-tells-vanished-from-slow",
         clause: 13,
-    }
-    .assert_caught();
-}
+    },
+];

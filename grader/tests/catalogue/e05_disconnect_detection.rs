@@ -7,9 +7,15 @@ const WATCH: &str = "src/watch.rs";
 const ENDING: &str = "src/ending.rs";
 const MAIN: &str = "src/main.rs";
 
-/// Handles a 0-byte read like data: it reads 0 bytes again, for ever.
+/// Every mutant fails the hidden test meant to catch it.
 #[test]
-fn zero_read_as_data() {
+fn every_mutant_is_caught() {
+    crate::util::assert_all_caught(MUTANTS);
+}
+
+/// The known-wrong programs: each entry is one mistake, in one clause.
+pub const MUTANTS: &[Mutant] = &[
+    // Handles a 0-byte read like data: it reads 0 bytes again, for ever.
     Mutant {
         name: "zero-read-as-data",
         exercise: EX,
@@ -18,13 +24,8 @@ fn zero_read_as_data() {
         replace: &[("            Ok(0) => return finish(stream, received),\n", "")],
         caught_by: "closed",
         clause: 2,
-    }
-    .assert_caught();
-}
-
-/// Takes the FIN for a full close and never sends the reply it owes.
-#[test]
-fn drops_reply() {
+    },
+    // Takes the FIN for a full close and never sends the reply it owes.
     Mutant {
         name: "drops-reply",
         exercise: EX,
@@ -36,13 +37,8 @@ fn drops_reply() {
         )],
         caught_by: "half-close",
         clause: 1,
-    }
-    .assert_caught();
-}
-
-/// Unwraps ECONNRESET: the watcher panics when the peer resets.
-#[test]
-fn panics_on_reset() {
+    },
+    // Unwraps ECONNRESET: the watcher panics when the peer resets.
     Mutant {
         name: "panics-on-reset",
         exercise: EX,
@@ -54,13 +50,8 @@ fn panics_on_reset() {
         )],
         caught_by: "reset-linger",
         clause: 3,
-    }
-    .assert_caught();
-}
-
-/// Calls a reset an orderly close.
-#[test]
-fn reset_called_closed() {
+    },
+    // Calls a reset an orderly close.
     Mutant {
         name: "reset-called-closed",
         exercise: EX,
@@ -72,13 +63,8 @@ fn reset_called_closed() {
         )],
         caught_by: "killed-peer-unread",
         clause: 3,
-    }
-    .assert_caught();
-}
-
-/// Calls every 0-byte read a reset ("the peer must have crashed").
-#[test]
-fn eof_called_reset() {
+    },
+    // Calls every 0-byte read a reset ("the peer must have crashed").
     Mutant {
         name: "eof-called-reset",
         exercise: EX,
@@ -90,13 +76,8 @@ fn eof_called_reset() {
         )],
         caught_by: "killed-peer-quiet",
         clause: 2,
-    }
-    .assert_caught();
-}
-
-/// Ignores failed writes while flooding, as if EPIPE could not happen.
-#[test]
-fn ignores_write_errors() {
+    },
+    // Ignores failed writes while flooding, as if EPIPE could not happen.
     Mutant {
         name: "ignores-write-errors",
         exercise: EX,
@@ -108,13 +89,8 @@ fn ignores_write_errors() {
         )],
         caught_by: "broken-pipe",
         clause: 5,
-    }
-    .assert_caught();
-}
-
-/// A heartbeat without a read timeout: the read blocks for ever, no ping is sent.
-#[test]
-fn no_read_timeout() {
+    },
+    // A heartbeat without a read timeout: the read blocks for ever, no ping is sent.
     Mutant {
         name: "no-read-timeout",
         exercise: EX,
@@ -123,13 +99,8 @@ fn no_read_timeout() {
         replace: &[("    stream.set_read_timeout(heartbeat.map(|h| h.interval))?;", "")],
         caught_by: "silent-peer-heartbeat",
         clause: 7,
-    }
-    .assert_caught();
-}
-
-/// Pings on every silent interval but never gives up on the peer.
-#[test]
-fn never_gives_up() {
+    },
+    // Pings on every silent interval but never gives up on the peer.
     Mutant {
         name: "never-gives-up",
         exercise: EX,
@@ -141,13 +112,8 @@ fn never_gives_up() {
         )],
         caught_by: "vanished-peer-heartbeat",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Declares the peer dead after a single unanswered ping.
-#[test]
-fn one_miss_is_death() {
+    },
+    // Declares the peer dead after a single unanswered ping.
     Mutant {
         name: "one-miss-is-death",
         exercise: EX,
@@ -159,13 +125,8 @@ fn one_miss_is_death() {
         )],
         caught_by: "slow-peer-alive",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Keeps only the last read's size: `=` where `+=` was meant.
-#[test]
-fn counts_last_read_only() {
+    },
+    // Keeps only the last read's size: `=` where `+=` was meant.
     Mutant {
         name: "counts-last-read-only",
         exercise: EX,
@@ -174,13 +135,8 @@ fn counts_last_read_only() {
         replace: &[("received += n as u64;", "received = n as u64;")],
         caught_by: "count-every-byte",
         clause: 1,
-    }
-    .assert_caught();
-}
-
-/// Sees `flood` only when a read holds nothing else.
-#[test]
-fn flood_only_alone_in_a_read() {
+    },
+    // Sees `flood` only when a read holds nothing else.
     Mutant {
         name: "flood-only-alone-in-a-read",
         exercise: EX,
@@ -189,13 +145,8 @@ fn flood_only_alone_in_a_read() {
         replace: &[("if line == b\"flood\" {", "if line == b\"flood\" && &buf[..n] == b\"flood\\n\" {")],
         caught_by: "flood-in-pieces",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Forgets the unfinished line at every read, so a line split over reads is lost.
-#[test]
-fn lines_per_read() {
+    },
+    // Forgets the unfinished line at every read, so a line split over reads is lost.
     Mutant {
         name: "lines-per-read",
         exercise: EX,
@@ -204,13 +155,8 @@ fn lines_per_read() {
         replace: &[("received += n as u64;", "received += n as u64;\n                line.clear();")],
         caught_by: "flood-in-pieces",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Numbers ticks with a counter that wraps after 1000.
-#[test]
-fn tick_numbers_wrap() {
+    },
+    // Numbers ticks with a counter that wraps after 1000.
     Mutant {
         name: "tick-numbers-wrap",
         exercise: EX,
@@ -222,13 +168,8 @@ fn tick_numbers_wrap() {
         )],
         caught_by: "flood-in-pieces",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// A flood loop that knows only EPIPE and returns ECONNRESET as an unexpected error.
-#[test]
-fn flood_knows_only_epipe() {
+    },
+    // A flood loop that knows only EPIPE and returns ECONNRESET as an unexpected error.
     Mutant {
         name: "flood-knows-only-epipe",
         exercise: EX,
@@ -240,13 +181,8 @@ fn flood_knows_only_epipe() {
         )],
         caught_by: "reset-during-flood",
         clause: 5,
-    }
-    .assert_caught();
-}
-
-/// Turns the heartbeat on (every second) even without --heartbeat.
-#[test]
-fn heartbeat_by_default() {
+    },
+    // Turns the heartbeat on (every second) even without --heartbeat.
     Mutant {
         name: "heartbeat-by-default",
         exercise: EX,
@@ -258,20 +194,18 @@ fn heartbeat_by_default() {
         )],
         caught_by: "no-heartbeat-no-ping",
         clause: 6,
-    }
-    .assert_caught();
-}
-
-/// Takes only a `pong` line as proof of life.
-#[test]
-fn only_pong_proves_life() {
+    },
+    // Takes only a `pong` line as proof of life.
     Mutant {
         name: "only-pong-proves-life",
         exercise: EX,
         mistake: "resets the miss count only on a `pong` line, not on any bytes",
         file: WATCH,
         replace: &[
-            ("                // Any bytes prove the peer alive, a pong or anything else.\n                unanswered = 0;\n", ""),
+            (
+                "                // Any bytes prove the peer alive, a pong or anything else.\n                unanswered = 0;\n",
+                "",
+            ),
             (
                 "                    if line == b\"flood\" {",
                 "                    if line == b\"pong\" {\n                        unanswered = 0;\n                    }\n                    if line == b\"flood\" {",
@@ -279,15 +213,10 @@ fn only_pong_proves_life() {
         ],
         caught_by: "slow-peer-alive",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Declares death as soon as the K-th ping is sent, one interval early. The
-/// slow peer answers right after that ping, so this is caught without any
-/// timing bound (the silent peer's lower bound can miss it on a loaded machine).
-#[test]
-fn dies_at_the_kth_ping() {
+    },
+    // Declares death as soon as the K-th ping is sent, one interval early. The
+    // slow peer answers right after that ping, so this is caught without any
+    // timing bound (the silent peer's lower bound can miss it on a loaded machine).
     Mutant {
         name: "dies-at-the-kth-ping",
         exercise: EX,
@@ -299,13 +228,8 @@ fn dies_at_the_kth_ping() {
         )],
         caught_by: "slow-peer-alive",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Sends K + 1 pings before giving up (`>` where `>=` was meant).
-#[test]
-fn one_ping_too_many() {
+    },
+    // Sends K + 1 pings before giving up (`>` where `>=` was meant).
     Mutant {
         name: "one-ping-too-many",
         exercise: EX,
@@ -314,13 +238,8 @@ fn one_ping_too_many() {
         replace: &[("if unanswered >= heartbeat.misses {", "if unanswered > heartbeat.misses {")],
         caught_by: "silent-peer-heartbeat",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Uses 2 misses when --misses is not given, instead of 3.
-#[test]
-fn default_misses_two() {
+    },
+    // Uses 2 misses when --misses is not given, instead of 3.
     Mutant {
         name: "default-misses-two",
         exercise: EX,
@@ -332,13 +251,8 @@ fn default_misses_two() {
         )],
         caught_by: "silent-peer-heartbeat",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Reads --misses but always gives up after 3.
-#[test]
-fn ignores_misses() {
+    },
+    // Reads --misses but always gives up after 3.
     Mutant {
         name: "ignores-misses",
         exercise: EX,
@@ -350,13 +264,8 @@ fn ignores_misses() {
         )],
         caught_by: "slow-peer-alive",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Does not classify ETIMEDOUT: the watcher exits with an error instead of `ended: timed out`.
-#[test]
-fn etimedout_unclassified() {
+    },
+    // Does not classify ETIMEDOUT: the watcher exits with an error instead of `ended: timed out`.
     Mutant {
         name: "etimedout-unclassified",
         exercise: EX,
@@ -365,15 +274,10 @@ fn etimedout_unclassified() {
         replace: &[("ErrorKind::TimedOut => Some(Ending::TimedOut),", "ErrorKind::TimedOut => None,")],
         caught_by: "tcp-gave-up",
         clause: 10,
-    }
-    .assert_caught();
-}
-
-/// Takes ETIMEDOUT for a read timeout (as code written for Windows, where a
-/// read timeout is TimedOut, might): it pings on, then reads the dead
-/// socket's 0 bytes as a FIN.
-#[test]
-fn etimedout_as_silence() {
+    },
+    // Takes ETIMEDOUT for a read timeout (as code written for Windows, where a
+    // read timeout is TimedOut, might): it pings on, then reads the dead
+    // socket's 0 bytes as a FIN.
     Mutant {
         name: "etimedout-as-silence",
         exercise: EX,
@@ -385,13 +289,8 @@ fn etimedout_as_silence() {
         )],
         caught_by: "tcp-gave-up",
         clause: 10,
-    }
-    .assert_caught();
-}
-
-/// Prints its `ended:` line, then exits with a non-zero status.
-#[test]
-fn exits_non_zero() {
+    },
+    // Prints its `ended:` line, then exits with a non-zero status.
     Mutant {
         name: "exits-non-zero",
         exercise: EX,
@@ -403,13 +302,8 @@ fn exits_non_zero() {
         )],
         caught_by: "closed",
         clause: 11,
-    }
-    .assert_caught();
-}
-
-/// Prints its `ended:` line twice.
-#[test]
-fn ends_twice() {
+    },
+    // Prints its `ended:` line twice.
     Mutant {
         name: "ends-twice",
         exercise: EX,
@@ -421,9 +315,8 @@ fn ends_twice() {
         )],
         caught_by: "reset-during-flood",
         clause: 11,
-    }
-    .assert_caught();
-}
+    },
+];
 
 /// Not a mistake: a watcher that writes its reply in three writes, as
 /// `writeln!` does, and reports the ending a failed write announces. After a

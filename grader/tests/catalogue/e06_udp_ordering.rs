@@ -10,9 +10,15 @@ const SENDER: &str = "src/sender.rs";
 const RELIABLE_RECEIVER: &str = "src/reliable_receiver.rs";
 const RELIABLE_SENDER: &str = "src/reliable_sender.rs";
 
-/// Delivers every datagram the moment it arrives: out of order.
+/// Every mutant fails the hidden test meant to catch it.
 #[test]
-fn delivers_in_arrival_order() {
+fn every_mutant_is_caught() {
+    crate::util::assert_all_caught(MUTANTS);
+}
+
+/// The known-wrong programs: each entry is one mistake, in one clause.
+pub const MUTANTS: &[Mutant] = &[
+    // Delivers every datagram the moment it arrives: out of order.
     Mutant {
         name: "arrival-order",
         exercise: EX,
@@ -24,13 +30,8 @@ fn delivers_in_arrival_order() {
         )],
         caught_by: "in-order",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Delivers a copy that arrives after the original was delivered.
-#[test]
-fn keeps_duplicates() {
+    },
+    // Delivers a copy that arrives after the original was delivered.
     Mutant {
         name: "keeps-duplicates",
         exercise: EX,
@@ -42,13 +43,8 @@ fn keeps_duplicates() {
         )],
         caught_by: "in-order",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Never declares a missing message lost: waits for it forever.
-#[test]
-fn waits_forever() {
+    },
+    // Never declares a missing message lost: waits for it forever.
     Mutant {
         name: "waits-forever",
         exercise: EX,
@@ -60,13 +56,8 @@ fn waits_forever() {
         )],
         caught_by: "losses",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Compares sequence numbers as plain integers: wrong at the wrap.
-#[test]
-fn ignores_wraparound() {
+    },
+    // Compares sequence numbers as plain integers: wrong at the wrap.
     Mutant {
         name: "ignores-wraparound",
         exercise: EX,
@@ -75,13 +66,8 @@ fn ignores_wraparound() {
         replace: &[("    to.wrapping_sub(from) as i16 as i32", "    to as i32 - from as i32")],
         caught_by: "wraparound",
         clause: 6,
-    }
-    .assert_caught();
-}
-
-/// Stores every datagram ahead of `next`, however far: an unbounded buffer.
-#[test]
-fn unbounded_reorder_buffer() {
+    },
+    // Stores every datagram ahead of `next`, however far: an unbounded buffer.
     Mutant {
         name: "unbounded-buffer",
         exercise: EX,
@@ -90,13 +76,8 @@ fn unbounded_reorder_buffer() {
         replace: &[("        if slot >= self.window {", "        if slot >= usize::MAX {")],
         caught_by: "flood",
         clause: 7,
-    }
-    .assert_caught();
-}
-
-/// Receives into 512 bytes: larger datagrams are silently cut short.
-#[test]
-fn small_receive_buffer() {
+    },
+    // Receives into 512 bytes: larger datagrams are silently cut short.
     Mutant {
         name: "512-byte-buffer",
         exercise: EX,
@@ -105,13 +86,8 @@ fn small_receive_buffer() {
         replace: &[("    let mut buf = vec![0u8; 64 * 1024];", "    let mut buf = vec![0u8; 512];")],
         caught_by: "max-size",
         clause: 5,
-    }
-    .assert_caught();
-}
-
-/// Reads the header without checking the length: panics on a short datagram.
-#[test]
-fn panics_on_short_datagram() {
+    },
+    // Reads the header without checking the length: panics on a short datagram.
     Mutant {
         name: "panics-on-short",
         exercise: EX,
@@ -120,13 +96,8 @@ fn panics_on_short_datagram() {
         replace: &[("    if bytes.len() < HEADER_LEN {\n        return None;\n    }\n", "")],
         caught_by: "malformed",
         clause: 3,
-    }
-    .assert_caught();
-}
-
-/// Blocks in recv_from with no timeout: no timer, so a lost datagram or ack stalls it.
-#[test]
-fn no_retransmission_timer() {
+    },
+    // Blocks in recv_from with no timeout: no timer, so a lost datagram or ack stalls it.
     Mutant {
         name: "no-timer",
         exercise: EX,
@@ -138,13 +109,8 @@ fn no_retransmission_timer() {
         )],
         caught_by: "reliable",
         clause: 14,
-    }
-    .assert_caught();
-}
-
-/// Retransmits forever when nothing is ever acknowledged.
-#[test]
-fn never_gives_up() {
+    },
+    // Retransmits forever when nothing is ever acknowledged.
     Mutant {
         name: "never-gives-up",
         exercise: EX,
@@ -156,13 +122,8 @@ fn never_gives_up() {
         )],
         caught_by: "gives-up",
         clause: 15,
-    }
-    .assert_caught();
-}
-
-/// Retransmits every unacknowledged message every millisecond, ignoring its timer.
-#[test]
-fn retransmits_without_timer() {
+    },
+    // Retransmits every unacknowledged message every millisecond, ignoring its timer.
     Mutant {
         name: "busy-retransmit",
         exercise: EX,
@@ -177,13 +138,8 @@ fn retransmits_without_timer() {
         ],
         caught_by: "gives-up",
         clause: 14,
-    }
-    .assert_caught();
-}
-
-/// Writes the sequence number little-endian: the receiver reads another number.
-#[test]
-fn little_endian_sequence_number() {
+    },
+    // Writes the sequence number little-endian: the receiver reads another number.
     Mutant {
         name: "le-seq",
         exercise: EX,
@@ -195,13 +151,8 @@ fn little_endian_sequence_number() {
         )],
         caught_by: "sender",
         clause: 1,
-    }
-    .assert_caught();
-}
-
-/// Sends every datagram at once, ignoring --interval-ms.
-#[test]
-fn unpaced_sender() {
+    },
+    // Sends every datagram at once, ignoring --interval-ms.
     Mutant {
         name: "unpaced",
         exercise: EX,
@@ -210,13 +161,8 @@ fn unpaced_sender() {
         replace: &[("        thread::sleep(interval);", "        let _ = interval;")],
         caught_by: "sender",
         clause: 2,
-    }
-    .assert_caught();
-}
-
-/// Takes a 3-byte datagram (an empty message) for a malformed one.
-#[test]
-fn empty_message_is_malformed() {
+    },
+    // Takes a 3-byte datagram (an empty message) for a malformed one.
     Mutant {
         name: "empty-is-malformed",
         exercise: EX,
@@ -228,13 +174,8 @@ fn empty_message_is_malformed() {
         )],
         caught_by: "malformed",
         clause: 5,
-    }
-    .assert_caught();
-}
-
-/// Holds next + W too: a window one wider than asked.
-#[test]
-fn window_one_too_wide() {
+    },
+    // Holds next + W too: a window one wider than asked.
     Mutant {
         name: "window-plus-one",
         exercise: EX,
@@ -243,13 +184,8 @@ fn window_one_too_wide() {
         replace: &[("        if slot >= self.window {", "        if slot > self.window {")],
         caught_by: "window-edge",
         clause: 7,
-    }
-    .assert_caught();
-}
-
-/// Drops next + W - 1: a window one narrower than asked.
-#[test]
-fn window_one_too_narrow() {
+    },
+    // Drops next + W - 1: a window one narrower than asked.
     Mutant {
         name: "window-minus-one",
         exercise: EX,
@@ -258,13 +194,8 @@ fn window_one_too_narrow() {
         replace: &[("        if slot >= self.window {", "        if slot + 1 >= self.window {")],
         caught_by: "window-edge",
         clause: 7,
-    }
-    .assert_caught();
-}
-
-/// Reads --loss-timeout-ms as microseconds: late messages are declared lost.
-#[test]
-fn loss_timeout_in_microseconds() {
+    },
+    // Reads --loss-timeout-ms as microseconds: late messages are declared lost.
     Mutant {
         name: "timeout-in-micros",
         exercise: EX,
@@ -276,13 +207,8 @@ fn loss_timeout_in_microseconds() {
         )],
         caught_by: "losses",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Times a gap from the newest held arrival: every arrival pushes the loss back.
-#[test]
-fn loss_timer_from_newest_arrival() {
+    },
+    // Times a gap from the newest held arrival: every arrival pushes the loss back.
     Mutant {
         name: "timer-from-newest",
         exercise: EX,
@@ -294,13 +220,8 @@ fn loss_timer_from_newest_arrival() {
         )],
         caught_by: "loss-timing",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Takes any datagram whose first byte is not 'A' for data.
-#[test]
-fn any_kind_is_data() {
+    },
+    // Takes any datagram whose first byte is not 'A' for data.
     Mutant {
         name: "any-kind-is-data",
         exercise: EX,
@@ -312,13 +233,8 @@ fn any_kind_is_data() {
         )],
         caught_by: "malformed",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// The reliable receiver prints each delivery twice.
-#[test]
-fn reliable_receiver_delivers_twice() {
+    },
+    // The reliable receiver prints each delivery twice.
     Mutant {
         name: "reliable-delivers-twice",
         exercise: EX,
@@ -330,13 +246,8 @@ fn reliable_receiver_delivers_twice() {
         )],
         caught_by: "acks",
         clause: 10,
-    }
-    .assert_caught();
-}
-
-/// Acknowledges everything to the first address it heard from.
-#[test]
-fn acks_to_first_address() {
+    },
+    // Acknowledges everything to the first address it heard from.
     Mutant {
         name: "acks-first-address",
         exercise: EX,
@@ -354,13 +265,8 @@ fn acks_to_first_address() {
         ],
         caught_by: "acks",
         clause: 11,
-    }
-    .assert_caught();
-}
-
-/// Acknowledges only new messages, not duplicates.
-#[test]
-fn no_ack_for_duplicates() {
+    },
+    // Acknowledges only new messages, not duplicates.
     Mutant {
         name: "no-ack-for-duplicates",
         exercise: EX,
@@ -372,13 +278,8 @@ fn no_ack_for_duplicates() {
         )],
         caught_by: "acks",
         clause: 11,
-    }
-    .assert_caught();
-}
-
-/// Acknowledges datagrams beyond the window, which it did not keep.
-#[test]
-fn acks_out_of_window() {
+    },
+    // Acknowledges datagrams beyond the window, which it did not keep.
     Mutant {
         name: "acks-out-of-window",
         exercise: EX,
@@ -390,13 +291,8 @@ fn acks_out_of_window() {
         )],
         caught_by: "acks",
         clause: 11,
-    }
-    .assert_caught();
-}
-
-/// Stop-and-wait: one message in flight whatever --window says.
-#[test]
-fn stop_and_wait() {
+    },
+    // Stop-and-wait: one message in flight whatever --window says.
     Mutant {
         name: "stop-and-wait",
         exercise: EX,
@@ -405,13 +301,8 @@ fn stop_and_wait() {
         replace: &[("size, window.max(1), rto", "size, 1, rto")],
         caught_by: "in-flight",
         clause: 12,
-    }
-    .assert_caught();
-}
-
-/// One message more in flight than the window allows.
-#[test]
-fn window_plus_one_in_flight() {
+    },
+    // One message more in flight than the window allows.
     Mutant {
         name: "flight-plus-one",
         exercise: EX,
@@ -423,13 +314,8 @@ fn window_plus_one_in_flight() {
         )],
         caught_by: "in-flight",
         clause: 12,
-    }
-    .assert_caught();
-}
-
-/// Takes 'A' with extra bytes for an acknowledgement.
-#[test]
-fn ack_length_unchecked() {
+    },
+    // Takes 'A' with extra bytes for an acknowledgement.
     Mutant {
         name: "ack-length-unchecked",
         exercise: EX,
@@ -441,14 +327,9 @@ fn ack_length_unchecked() {
         )],
         caught_by: "in-flight",
         clause: 13,
-    }
-    .assert_caught();
-}
-
-/// Checks its timers only when recv_from times out, and restarts the wait on
-/// every datagram: while anything keeps arriving, nothing is retransmitted.
-#[test]
-fn timer_reset_by_arrivals() {
+    },
+    // Checks its timers only when recv_from times out, and restarts the wait on
+    // every datagram: while anything keeps arriving, nothing is retransmitted.
     Mutant {
         name: "timer-reset-by-arrivals",
         exercise: EX,
@@ -475,13 +356,8 @@ fn timer_reset_by_arrivals() {
         ],
         caught_by: "in-flight",
         clause: 14,
-    }
-    .assert_caught();
-}
-
-/// Gives up after R - 1 retransmissions.
-#[test]
-fn gives_up_one_early() {
+    },
+    // Gives up after R - 1 retransmissions.
     Mutant {
         name: "gives-up-early",
         exercise: EX,
@@ -493,13 +369,8 @@ fn gives_up_one_early() {
         )],
         caught_by: "gives-up",
         clause: 15,
-    }
-    .assert_caught();
-}
-
-/// Gives up after R + 1 retransmissions.
-#[test]
-fn gives_up_one_late() {
+    },
+    // Gives up after R + 1 retransmissions.
     Mutant {
         name: "gives-up-late",
         exercise: EX,
@@ -511,13 +382,8 @@ fn gives_up_one_late() {
         )],
         caught_by: "gives-up",
         clause: 15,
-    }
-    .assert_caught();
-}
-
-/// Reports success once everything is sent, before it is acknowledged.
-#[test]
-fn done_when_all_sent() {
+    },
+    // Reports success once everything is sent, before it is acknowledged.
     Mutant {
         name: "done-when-sent",
         exercise: EX,
@@ -529,13 +395,8 @@ fn done_when_all_sent() {
         )],
         caught_by: "in-flight",
         clause: 16,
-    }
-    .assert_caught();
-}
-
-/// Ignores --rto-ms and retransmits on its default timer of 200 ms.
-#[test]
-fn ignores_rto() {
+    },
+    // Ignores --rto-ms and retransmits on its default timer of 200 ms.
     Mutant {
         name: "ignores-rto",
         exercise: EX,
@@ -547,6 +408,5 @@ fn ignores_rto() {
         )],
         caught_by: "gives-up",
         clause: 14,
-    }
-    .assert_caught();
-}
+    },
+];

@@ -1,6 +1,8 @@
 //! The catalogue of known-wrong programs. Each exercise's file lists its
-//! mutants; each mutant is one `#[test]` that proves the hidden test meant to
-//! catch that mistake does catch it. A hidden test no mutant fails is a
+//! mutants in `MUTANTS`, and its one test `every_mutant_is_caught` proves
+//! that the hidden test meant to catch each mistake does catch it (mutants
+//! are built one by one and run side by side: `util::assert_all_caught`;
+//! `SOCKLINGS_MUTANT=NAME` runs only those whose name contains NAME). A hidden test no mutant fails is a
 //! defect: it cannot fail, so it proves nothing.
 
 mod e01_bind_listen_accept;
