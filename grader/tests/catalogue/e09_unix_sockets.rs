@@ -8,9 +8,15 @@ const LIFECYCLE: &str = "src/lifecycle.rs";
 const STREAM: &str = "src/stream.rs";
 const DATAGRAM: &str = "src/datagram.rs";
 
-/// Binds but never calls listen: every connect is refused.
+/// Every mutant fails the hidden test meant to catch it.
 #[test]
-fn never_listens() {
+fn every_mutant_is_caught() {
+    crate::util::assert_all_caught(MUTANTS);
+}
+
+/// The known-wrong programs: each entry is one mistake, in one clause.
+pub const MUTANTS: &[Mutant] = &[
+    // Binds but never calls listen: every connect is refused.
     Mutant {
         name: "never-listens",
         exercise: EX,
@@ -19,13 +25,8 @@ fn never_listens() {
         replace: &[("    socket.listen(128)?;\n", "")],
         caught_by: "echoes-lines",
         clause: 1,
-    }
-    .assert_caught();
-}
-
-/// Serves each client on the accepting thread, one after another.
-#[test]
-fn one_client_at_a_time() {
+    },
+    // Serves each client on the accepting thread, one after another.
     Mutant {
         name: "one-client-at-a-time",
         exercise: EX,
@@ -37,13 +38,8 @@ fn one_client_at_a_time() {
         )],
         caught_by: "echoes-lines",
         clause: 3,
-    }
-    .assert_caught();
-}
-
-/// Never sets the socket file's mode: it keeps 0777 minus the umask.
-#[test]
-fn mode_left_to_umask() {
+    },
+    // Never sets the socket file's mode: it keeps 0777 minus the umask.
     Mutant {
         name: "mode-left-to-umask",
         exercise: EX,
@@ -55,13 +51,8 @@ fn mode_left_to_umask() {
         )],
         caught_by: "socket-file-mode",
         clause: 2,
-    }
-    .assert_caught();
-}
-
-/// Lets the group in too: mode 0660.
-#[test]
-fn mode_group_writable() {
+    },
+    // Lets the group in too: mode 0660.
     Mutant {
         name: "mode-group-writable",
         exercise: EX,
@@ -70,13 +61,8 @@ fn mode_group_writable() {
         replace: &[("pub const MODE: u32 = 0o600;", "pub const MODE: u32 = 0o660;")],
         caught_by: "socket-file-mode",
         clause: 2,
-    }
-    .assert_caught();
-}
-
-/// Serves every client, whoever connected.
-#[test]
-fn no_peer_check() {
+    },
+    // Serves every client, whoever connected.
     Mutant {
         name: "no-peer-check",
         exercise: EX,
@@ -85,13 +71,8 @@ fn no_peer_check() {
         replace: &[("    if uid != peer::my_uid() {", "    if uid != uid {")],
         caught_by: "refuses-other-users",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Reads and echoes the client's first line before checking who it is.
-#[test]
-fn checks_after_first_line() {
+    },
+    // Reads and echoes the client's first line before checking who it is.
     Mutant {
         name: "checks-after-first-line",
         exercise: EX,
@@ -103,13 +84,8 @@ fn checks_after_first_line() {
         )],
         caught_by: "refuses-other-users",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Refuses with the line but keeps the connection open.
-#[test]
-fn refused_but_open() {
+    },
+    // Refuses with the line but keeps the connection open.
     Mutant {
         name: "refused-but-open",
         exercise: EX,
@@ -121,13 +97,8 @@ fn refused_but_open() {
         )],
         caught_by: "refuses-other-users",
         clause: 4,
-    }
-    .assert_caught();
-}
-
-/// Treats any existing file as a live server: a stale file blocks every restart.
-#[test]
-fn stale_file_blocks_restart() {
+    },
+    // Treats any existing file as a live server: a stale file blocks every restart.
     Mutant {
         name: "stale-file-blocks-restart",
         exercise: EX,
@@ -139,13 +110,8 @@ fn stale_file_blocks_restart() {
         )],
         caught_by: "restart-after-kill",
         clause: 5,
-    }
-    .assert_caught();
-}
-
-/// Removes whatever socket is at the path before binding: steals a live one.
-#[test]
-fn steals_live_socket() {
+    },
+    // Removes whatever socket is at the path before binding: steals a live one.
     Mutant {
         name: "steals-live-socket",
         exercise: EX,
@@ -157,13 +123,8 @@ fn steals_live_socket() {
         )],
         caught_by: "second-copy-refuses",
         clause: 6,
-    }
-    .assert_caught();
-}
-
-/// Refuses correctly, but removes the live server's file on its way out.
-#[test]
-fn refusing_copy_removes_file() {
+    },
+    // Refuses correctly, but removes the live server's file on its way out.
     Mutant {
         name: "refusing-copy-removes-file",
         exercise: EX,
@@ -175,13 +136,8 @@ fn refusing_copy_removes_file() {
         )],
         caught_by: "second-copy-refuses",
         clause: 6,
-    }
-    .assert_caught();
-}
-
-/// Refuses a live server's path, but with a line of its own.
-#[test]
-fn in_use_line_differs() {
+    },
+    // Refuses a live server's path, but with a line of its own.
     Mutant {
         name: "in-use-line-differs",
         exercise: EX,
@@ -193,13 +149,8 @@ fn in_use_line_differs() {
         )],
         caught_by: "second-copy-refuses",
         clause: 6,
-    }
-    .assert_caught();
-}
-
-/// Never looks at the file's type: a regular file reads as a stale socket.
-#[test]
-fn removes_regular_file() {
+    },
+    // Never looks at the file's type: a regular file reads as a stale socket.
     Mutant {
         name: "removes-regular-file",
         exercise: EX,
@@ -211,13 +162,8 @@ fn removes_regular_file() {
         )],
         caught_by: "not-a-socket",
         clause: 7,
-    }
-    .assert_caught();
-}
-
-/// Exits on SIGTERM without removing the socket file.
-#[test]
-fn never_unlinks() {
+    },
+    // Exits on SIGTERM without removing the socket file.
     Mutant {
         name: "never-unlinks",
         exercise: EX,
@@ -226,13 +172,8 @@ fn never_unlinks() {
         replace: &[("            let _ = fs::remove_file(&path);\n", "            let _ = &path;\n")],
         caught_by: "sigterm-removes-file",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Waits for SIGTERM only: Ctrl-C (SIGINT) is not an orderly exit.
-#[test]
-fn sigterm_only() {
+    },
+    // Waits for SIGTERM only: Ctrl-C (SIGINT) is not an orderly exit.
     Mutant {
         name: "sigterm-only",
         exercise: EX,
@@ -241,13 +182,8 @@ fn sigterm_only() {
         replace: &[("    signals.add(Signal::SIGINT);\n", "")],
         caught_by: "datagram-sigint-removes-file",
         clause: 8,
-    }
-    .assert_caught();
-}
-
-/// Receives into a buffer one byte short of the largest datagram.
-#[test]
-fn buffer_one_short() {
+    },
+    // Receives into a buffer one byte short of the largest datagram.
     Mutant {
         name: "buffer-one-short",
         exercise: EX,
@@ -259,13 +195,8 @@ fn buffer_one_short() {
         )],
         caught_by: "datagram-boundaries",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Takes an empty datagram for the end and stops answering.
-#[test]
-fn empty_datagram_ends() {
+    },
+    // Takes an empty datagram for the end and stops answering.
     Mutant {
         name: "empty-datagram-ends",
         exercise: EX,
@@ -277,13 +208,8 @@ fn empty_datagram_ends() {
         )],
         caught_by: "datagram-boundaries",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Serves `dgram` with a stream socket: no datagram can reach it.
-#[test]
-fn stream_for_datagrams() {
+    },
+    // Serves `dgram` with a stream socket: no datagram can reach it.
     Mutant {
         name: "stream-for-datagrams",
         exercise: EX,
@@ -295,13 +221,8 @@ fn stream_for_datagrams() {
         )],
         caught_by: "datagram-boundaries",
         clause: 9,
-    }
-    .assert_caught();
-}
-
-/// Gives up when a reply cannot be delivered.
-#[test]
-fn reply_error_fatal() {
+    },
+    // Gives up when a reply cannot be delivered.
     Mutant {
         name: "reply-error-fatal",
         exercise: EX,
@@ -313,13 +234,8 @@ fn reply_error_fatal() {
         )],
         caught_by: "datagram-unanswerable",
         clause: 10,
-    }
-    .assert_caught();
-}
-
-/// Expects every sender to have a path, and panics on an unbound one.
-#[test]
-fn unwraps_sender_path() {
+    },
+    // Expects every sender to have a path, and panics on an unbound one.
     Mutant {
         name: "unwraps-sender-path",
         exercise: EX,
@@ -331,6 +247,5 @@ fn unwraps_sender_path() {
         )],
         caught_by: "datagram-unanswerable",
         clause: 10,
-    }
-    .assert_caught();
-}
+    },
+];
