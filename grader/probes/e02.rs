@@ -159,6 +159,74 @@ impl Write for Stingy {
     }
 }
 
+/// A reader or writer that moves the bytes of `data` one per call, then
+/// fails with `kind` (an error that is not `Interrupted`) on every call,
+/// counting them: an error other than EINTR does not go away, so retrying it
+/// loops for ever. More than 1000 calls ends the check.
+struct Broken {
+    data: Vec<u8>,
+    at: usize,
+    moved: Vec<u8>,
+    calls: usize,
+    kind: io::ErrorKind,
+}
+
+impl Broken {
+    fn new(data: &[u8], kind: io::ErrorKind) -> Broken {
+        Broken {
+            data: data.to_vec(),
+            at: 0,
+            moved: Vec::new(),
+            calls: 0,
+            kind,
+        }
+    }
+
+    fn next(&mut self, what: &str) -> io::Result<()> {
+        self.calls += 1;
+        if self.calls > 1000 {
+            fail(
+                &format!(
+                    "{what} was called more than 1000 times although every call after the first {} failed with {:?}",
+                    self.data.len(),
+                    self.kind
+                ),
+                "only Interrupted (EINTR) means \"call again\"; any other error is final: return it",
+            );
+        }
+        if self.at < self.data.len() {
+            self.at += 1;
+            return Ok(());
+        }
+        Err(io::Error::new(self.kind, format!("{:?}, as the kernel reports a connection that failed", self.kind)))
+    }
+}
+
+impl Read for Broken {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.next("read")?;
+        buf[0] = self.data[self.at - 1];
+        Ok(1)
+    }
+}
+
+impl Write for Broken {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.next("write")?;
+        self.moved.push(buf[0]);
+        Ok(1)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 fn read_loop() {
     let text = b"hello, partial world";
     check("read_full fills 20 bytes from a reader that returns one byte per read and Interrupted (EINTR) before every other byte");
@@ -250,6 +318,34 @@ fn read_loop() {
                 "a frame cut off by a close is not a frame: return an error of kind UnexpectedEof",
             ),
         }
+    }
+
+    check("read_full asked for 10 bytes from a reader that returns 2 bytes, then fails with ConnectionReset on every call");
+    let mut r = Broken::new(b"ab", io::ErrorKind::ConnectionReset);
+    let mut buf = [0u8; 10];
+    match read_full(&mut r, &mut buf) {
+        Err(e) => ok(&format!("read_full returned the error ({:?}: {e})", e.kind())),
+        Ok(()) => fail(
+            &format!(
+                "read_full returned Ok although the reader failed with ConnectionReset after 2 of 10 bytes; the buffer holds {}",
+                show(&buf)
+            ),
+            "an error other than Interrupted ends the read: return it (the ? operator does)",
+        ),
+    }
+
+    check("read_frame on a reader that fails with ConnectionReset on every call, from the first");
+    let mut r = Broken::new(b"", io::ErrorKind::ConnectionReset);
+    match read_frame(&mut r, 1 << 20) {
+        Err(e) => ok(&format!("read_frame returned the error ({:?}: {e})", e.kind())),
+        Ok(None) => fail(
+            "read_frame returned None (a clean close) although the reader failed with ConnectionReset",
+            "None means read returned 0 before a header; a failed read is an error: return it",
+        ),
+        Ok(Some(p)) => fail(
+            &format!("read_frame returned a frame {} although every read failed", show(&p)),
+            "an error other than Interrupted ends the read: return it",
+        ),
     }
 }
 
@@ -379,6 +475,19 @@ fn write_loop() {
         Ok(()) => fail(
             "write_full returned Ok although the writer accepted none of the 20 bytes",
             "when write returns Ok(0), return an error of kind WriteZero",
+        ),
+    }
+
+    check("write_full of 20 bytes to a writer that accepts 3 bytes, then fails with BrokenPipe on every call");
+    let mut w = Broken::new(b"123", io::ErrorKind::BrokenPipe);
+    match write_full(&mut w, text) {
+        Err(e) => ok(&format!("write_full returned the error ({:?}: {e})", e.kind())),
+        Ok(()) => fail(
+            &format!(
+                "write_full returned Ok although the writer failed with BrokenPipe after accepting {}",
+                show(&w.moved)
+            ),
+            "an error other than Interrupted means the bytes will never go: return it (the ? operator does), do not report success",
         ),
     }
 }

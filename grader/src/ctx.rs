@@ -187,6 +187,27 @@ impl Ctx {
         })
     }
 
+    /// The environment that loads the short-writes library (see
+    /// `grader/short-writes`) with `SOCKLINGS_READ_EINTR`: every other read
+    /// (`recv`, `read`, ...) on a blocking stream socket fails with EINTR
+    /// before reading anything, as when a signal arrives while it waits;
+    /// sends are left alone. Records the step; skips the test where the
+    /// library is missing.
+    pub fn interrupted_reads_env(&self) -> Result<ShortWrites, Failure> {
+        let Some(library) = self.target.short_writes.as_deref() else {
+            return Err(Failure::skip(
+                "the short-writes library (grader/short-writes) was not built on this machine",
+            ));
+        };
+        let library = library.display().to_string();
+        self.step(format!(
+            "the grader loads {library} into your program (LD_PRELOAD) with SOCKLINGS_READ_EINTR=1: every other read (recv, read) on a blocking socket (the 1st, 3rd, 5th, ...) fails with EINTR (ErrorKind::Interrupted) and reads nothing, as when a signal interrupts it"
+        ));
+        Ok(ShortWrites {
+            vars: vec![("LD_PRELOAD", library), ("SOCKLINGS_READ_EINTR", "1".to_string())],
+        })
+    }
+
     /// Waits for the documented `listening on ADDR` line and returns ADDR.
     pub fn wait_listening(&self, program: &mut Program) -> Result<SocketAddr, Failure> {
         let timeout = Duration::from_secs(5).min(self.remaining());

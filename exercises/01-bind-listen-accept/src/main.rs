@@ -83,8 +83,10 @@ fn serve(listener: TcpListener) {
 fn handle_client(mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
     // TODO: Send `hello <peer>\n`, then read what the client sends and write
     // it back as soon as it arrives, until a read returns 0 bytes (the client
-    // closed its side). If a read or write fails, return the error: it ends
-    // this client only. Returning drops the stream, which closes the socket.
+    // closed its side). A read that fails with ErrorKind::Interrupted (a
+    // signal arrived) is made again. If a read or write fails otherwise,
+    // return the error: it ends this client only. Returning drops the
+    // stream, which closes the socket.
     todo!()
 }
 

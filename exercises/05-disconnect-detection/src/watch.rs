@@ -30,8 +30,9 @@ pub fn watch(mut stream: &TcpStream, heartbeat: Option<Heartbeat>) -> io::Result
     // finish. A line `flood` means: call flood. With a heartbeat, a read must
     // wait at most one interval; each silent interval sends `ping\n`, any
     // bytes received prove the peer alive, and heartbeat.misses unanswered
-    // pings in a row mean it is dead (Ending::TimedOut). Errors end the
-    // watch through ended_by.
+    // pings in a row mean it is dead (Ending::TimedOut). A read that fails
+    // with ErrorKind::Interrupted (a signal) is made again; other errors end
+    // the watch through ended_by.
     todo!()
 }
 

@@ -24,6 +24,10 @@
 //!   (the first, the third, ...) fails with `EINTR` without sending anything.
 //!   Non-blocking sends never wait, so no signal can interrupt them: they are
 //!   left alone.
+//! - `SOCKLINGS_READ_EINTR=1`: the same for receiving: every other `recv`,
+//!   `recvfrom`, `read` or `readv` on a *blocking* stream socket (the first,
+//!   the third, ...) fails with `EINTR` without reading anything, as when a
+//!   signal arrives while the call waits for data. Reads are never shortened.
 //!
 //! Files, pipes and terminals are left alone: only sockets are shortened.
 
@@ -44,6 +48,17 @@ mod linux {
     ) -> libc::ssize_t;
     type WriteFn = unsafe extern "C" fn(libc::c_int, *const libc::c_void, libc::size_t) -> libc::ssize_t;
     type WritevFn = unsafe extern "C" fn(libc::c_int, *const libc::iovec, libc::c_int) -> libc::ssize_t;
+    type RecvFn = unsafe extern "C" fn(libc::c_int, *mut libc::c_void, libc::size_t, libc::c_int) -> libc::ssize_t;
+    type RecvFromFn = unsafe extern "C" fn(
+        libc::c_int,
+        *mut libc::c_void,
+        libc::size_t,
+        libc::c_int,
+        *mut libc::sockaddr,
+        *mut libc::socklen_t,
+    ) -> libc::ssize_t;
+    type ReadFn = unsafe extern "C" fn(libc::c_int, *mut libc::c_void, libc::size_t) -> libc::ssize_t;
+    type ReadvFn = unsafe extern "C" fn(libc::c_int, *const libc::iovec, libc::c_int) -> libc::ssize_t;
 
     static REAL_SEND: AtomicUsize = AtomicUsize::new(0);
     static REAL_SENDTO: AtomicUsize = AtomicUsize::new(0);
@@ -54,6 +69,13 @@ mod linux {
     /// 0: not read yet; 1: no EINTR; 2: EINTR on every other blocking send.
     static EINTR_MODE: AtomicUsize = AtomicUsize::new(0);
     static EINTR_CALLS: AtomicUsize = AtomicUsize::new(0);
+    static REAL_RECV: AtomicUsize = AtomicUsize::new(0);
+    static REAL_RECVFROM: AtomicUsize = AtomicUsize::new(0);
+    static REAL_READ: AtomicUsize = AtomicUsize::new(0);
+    static REAL_READV: AtomicUsize = AtomicUsize::new(0);
+    /// 0: not read yet; 1: no EINTR; 2: EINTR on every other blocking read.
+    static READ_EINTR_MODE: AtomicUsize = AtomicUsize::new(0);
+    static READ_EINTR_CALLS: AtomicUsize = AtomicUsize::new(0);
 
     /// Looks up the next definition of `name` (libc's), once.
     unsafe fn real(slot: &AtomicUsize, name: &'static [u8]) -> usize {
@@ -80,7 +102,7 @@ mod linux {
         let mut max = MAX.load(Ordering::Relaxed);
         if max == 0 {
             // Asked only for interruptions: sends are not shortened.
-            let default = if eintr_enabled() { u64::MAX } else { 7 };
+            let default = if eintr_enabled() || read_eintr_enabled() { u64::MAX } else { 7 };
             max = env_number(b"SOCKLINGS_SHORT_WRITES\0")
                 .unwrap_or(default)
                 .clamp(1, usize::MAX as u64) as usize;
@@ -127,6 +149,89 @@ mod linux {
         }
         unsafe { *libc::__errno_location() = libc::EINTR };
         true
+    }
+
+    fn read_eintr_enabled() -> bool {
+        let mut mode = READ_EINTR_MODE.load(Ordering::Relaxed);
+        if mode == 0 {
+            mode = if env_number(b"SOCKLINGS_READ_EINTR\0").unwrap_or(0) > 0 {
+                2
+            } else {
+                1
+            };
+            READ_EINTR_MODE.store(mode, Ordering::Relaxed);
+        }
+        mode == 2
+    }
+
+    /// Whether this read on socket `fd` is interrupted: with
+    /// `SOCKLINGS_READ_EINTR` set, every other read on a blocking stream
+    /// socket (`MSG_DONTWAIT` not given) fails with EINTR, as if a signal
+    /// had arrived while it waited, before any byte was read.
+    fn read_interrupted(fd: libc::c_int, flags: libc::c_int) -> bool {
+        if !read_eintr_enabled() || flags & libc::MSG_DONTWAIT != 0 {
+            return false;
+        }
+        let status = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        if status < 0 || status & libc::O_NONBLOCK != 0 || !is_socket(fd) || !is_stream(fd) {
+            return false;
+        }
+        if !READ_EINTR_CALLS.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
+            return false;
+        }
+        unsafe { *libc::__errno_location() = libc::EINTR };
+        true
+    }
+
+    /// # Safety
+    /// Same contract as recv(2).
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn recv(fd: libc::c_int, buf: *mut libc::c_void, len: libc::size_t, flags: libc::c_int) -> libc::ssize_t {
+        let f: RecvFn = unsafe { std::mem::transmute(real(&REAL_RECV, b"recv\0")) };
+        if read_interrupted(fd, flags) {
+            return -1;
+        }
+        unsafe { f(fd, buf, len, flags) }
+    }
+
+    /// # Safety
+    /// Same contract as recvfrom(2).
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn recvfrom(
+        fd: libc::c_int,
+        buf: *mut libc::c_void,
+        len: libc::size_t,
+        flags: libc::c_int,
+        addr: *mut libc::sockaddr,
+        addrlen: *mut libc::socklen_t,
+    ) -> libc::ssize_t {
+        let f: RecvFromFn = unsafe { std::mem::transmute(real(&REAL_RECVFROM, b"recvfrom\0")) };
+        if read_interrupted(fd, flags) {
+            return -1;
+        }
+        unsafe { f(fd, buf, len, flags, addr, addrlen) }
+    }
+
+    /// # Safety
+    /// Same contract as read(2).
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn read(fd: libc::c_int, buf: *mut libc::c_void, len: libc::size_t) -> libc::ssize_t {
+        let f: ReadFn = unsafe { std::mem::transmute(real(&REAL_READ, b"read\0")) };
+        if read_interrupted(fd, 0) {
+            return -1;
+        }
+        unsafe { f(fd, buf, len) }
+    }
+
+    /// # Safety
+    /// Same contract as readv(2).
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn readv(fd: libc::c_int, iov: *const libc::iovec, count: libc::c_int) -> libc::ssize_t {
+        let f: ReadvFn = unsafe { std::mem::transmute(real(&REAL_READV, b"readv\0")) };
+        if read_interrupted(fd, 0) {
+            return -1;
+        }
+        unsafe { f(fd, iov, count) }
     }
 
     fn is_socket(fd: libc::c_int) -> bool {

@@ -70,7 +70,7 @@ pub const TESTS: &[TestCase] = &[
         id: "echo-1mib",
         scenario: "A client streams 1 MiB of random bytes while reading the echo at the same time; every byte must come back in order.",
         clauses: &[4],
-        points: 8,
+        points: 6,
         limit: Duration::from_secs(20),
         needs: &[],
         exclusive: false,
@@ -96,7 +96,7 @@ pub const TESTS: &[TestCase] = &[
         id: "interrupted-writes",
         scenario: "Every other send() on the program's blocking sockets fails with EINTR, as when a signal interrupts it; the greeting and a 64 KiB echo must still arrive whole.",
         clauses: &[7],
-        points: 6,
+        points: 4,
         limit: Duration::from_secs(10),
         needs: &[Need::Linux],
         exclusive: false,
@@ -104,6 +104,19 @@ pub const TESTS: &[TestCase] = &[
         hint: "In write_full, when write fails with ErrorKind::Interrupted, loop and write the same bytes again; return only other errors.",
         docs_anchor: "partial-writes",
         run: interrupted_writes,
+    },
+    TestCase {
+        id: "interrupted-reads",
+        scenario: "Every other read (recv) on the program's blocking sockets fails with EINTR, the first one included, as when a signal interrupts it; the greeting and a 64 KiB echo must still arrive whole.",
+        clauses: &[7],
+        points: 4,
+        limit: Duration::from_secs(10),
+        needs: &[Need::Linux],
+        exclusive: false,
+        concept: "A blocking read() interrupted by a signal before any data arrived fails with EINTR (ErrorKind::Interrupted): the connection is fine and the client has not left, so the call is simply made again.",
+        hint: "In handle_client, when read fails with ErrorKind::Interrupted, read again; only Ok(0) (the client closed) and other errors end the client.",
+        docs_anchor: "partial-writes",
+        run: interrupted_reads,
     },
     TestCase {
         id: "clients-in-turn",
@@ -350,6 +363,17 @@ fn interrupted_writes(ctx: &mut Ctx) -> Outcome {
     expect_greeting(&mut client)?;
     let payload = random_bytes(ctx.seed, 64 * 1024);
     echo_streamed(ctx, &mut client, payload, 5 * S)
+}
+
+fn interrupted_reads(ctx: &mut Ctx) -> Outcome {
+    let eintr = ctx.interrupted_reads_env()?;
+    let env = eintr.env();
+    let (_program, addr) = start_with(ctx, "127.0.0.1:0", &env)?;
+    let mut client = ctx.connect(addr)?;
+    expect_greeting(&mut client)?;
+    let payload = random_bytes(ctx.seed, 64 * 1024);
+    echo_streamed(ctx, &mut client, payload, 5 * S)
+        .map_err(|f| f.hint("A read failed with EINTR (ErrorKind::Interrupted) and your program ended the client: retry the read instead."))
 }
 
 fn clients_in_turn(ctx: &mut Ctx) -> Outcome {

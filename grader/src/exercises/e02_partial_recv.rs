@@ -173,7 +173,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "read-loop-in-process",
-        scenario: "The grader calls read_full and read_frame directly with a reader that returns one byte per call and Interrupted before every other byte, then ends early.",
+        scenario: "The grader calls read_full and read_frame directly with a reader that returns one byte per call and Interrupted before every other byte, then ends early; and with a reader that fails with ConnectionReset on every call.",
         clauses: &[12, 13],
         points: 5,
         limit: Duration::from_secs(15),
@@ -186,7 +186,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "write-loop-in-process",
-        scenario: "The grader calls write_full and write_frame directly with a writer that accepts one byte per call and returns Interrupted before every other byte.",
+        scenario: "The grader calls write_full and write_frame directly with a writer that accepts one byte per call and returns Interrupted before every other byte, one that accepts nothing, and one that fails with BrokenPipe on every call.",
         clauses: &[14],
         points: 5,
         limit: Duration::from_secs(15),

@@ -135,7 +135,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "one-connection",
-        scenario: "The client sends 8 requests to the grader's server, which counts connections: all 8 must travel over one connection, every reply must be printed as a line, in order, and the client must exit with status 0.",
+        scenario: "The client sends 8 requests to the grader's server, which counts connections: all 8 must travel over one connection, every reply must be printed as a line, in order and as it came (the 4th has spaces and a tab at its ends), and the client must exit with status 0.",
         clauses: &[7],
         points: 5,
         limit: Duration::from_secs(15),
@@ -187,7 +187,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "retries-unanswered",
-        scenario: "The grader's server reads request 2 and closes without answering, then later drops request 4 twice; the client must resend request 2 once, send request 4 no third time, and exit with status 1 and the line `error: no answer to <request 4>`.",
+        scenario: "The grader's server reads request 2 and closes without answering, then later drops request 4 twice (a close, then a reset); the client must resend request 2 once, send request 4 no third time, and exit with status 1 and the line `error: no answer to <request 4>`.",
         clauses: &[10, 11],
         points: 5,
         limit: Duration::from_secs(15),
@@ -555,18 +555,6 @@ fn expect_printed(program: &mut Program, reply: &str) -> Outcome {
         .map_err(|f| f.with_panic(program.panic()))
 }
 
-/// Checks that the reply lines appear on the client's stdout in the order of the requests.
-fn printed_in_order(program: &Program, requests: &[String]) -> Outcome {
-    let replies: Vec<String> = requests.iter().map(|r| reply_to(r)).collect();
-    let printed: Vec<String> = program.stdout_lines().into_iter().filter(|l| replies.contains(l)).collect();
-    if printed == replies {
-        return Ok(());
-    }
-    Err(Failure::new(format!(
-        "your client printed the replies in the order {printed:?}; expected {replies:?}, one line per reply, in the order of the requests"
-    )))
-}
-
 fn expect_success(program: &mut Program) -> Outcome {
     match program.wait_exit(5 * S) {
         None => Err(Failure::new(
@@ -867,20 +855,42 @@ fn one_connection(ctx: &mut Ctx) -> Outcome {
     let reqs = requests(ctx, 8);
     let mut program = spawn_client(ctx, addr, PLAIN, &[], &reqs)?;
     let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 1")?;
-    for (i, request) in reqs.iter().enumerate() {
+    // The 4th reply has spaces and a tab at its ends: a reply is printed as
+    // it came, without its `\n` and nothing else removed.
+    let replies: Vec<String> = reqs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| if i == 3 { format!("  {}\t ", reply_to(r)) } else { reply_to(r) })
+        .collect();
+    for (i, (request, reply)) in reqs.iter().zip(&replies).enumerate() {
         expect_request(&mut conn, request, "on connection 1").map_err(|f| {
             Failure::new(format!(
                 "{} (after {i} answered requests). Send every request over the one connection you opened first",
                 f.summary
             ))
         })?;
-        answer(&mut conn, request)?;
+        conn.send(format!("{reply}\n").as_bytes())?;
     }
-    for request in &reqs {
-        expect_printed(&mut program, &reply_to(request))?;
+    for reply in &replies {
+        expect_printed(&mut program, reply).map_err(|f| {
+            if reply.starts_with(' ') {
+                Failure::new(format!(
+                    "{}; print the reply as it came, without its \\n only: trim() also removes the spaces and the tab at its ends",
+                    f.summary
+                ))
+                .with_panic(f.panic)
+            } else {
+                f
+            }
+        })?;
     }
     expect_success(&mut program)?;
-    printed_in_order(&program, &reqs)?;
+    let printed: Vec<String> = program.stdout_lines().into_iter().filter(|l| replies.contains(l)).collect();
+    if printed != replies {
+        return Err(Failure::new(format!(
+            "your client printed the replies in the order {printed:?}; expected {replies:?}, one line per reply, in the order of the requests"
+        )));
+    }
     no_more_connections(ctx, &listener, 1)
 }
 
@@ -1015,11 +1025,13 @@ fn retries_unanswered(ctx: &mut Ctx) -> Outcome {
     ctx.step(format!("the grader's server closes connection 2 without answering {:?}", reqs[3]));
     let mut conn = accept_within(ctx, &listener, &mut program, 5 * S, "the grader's server on connection 3")?;
     expect_request(&mut conn, &reqs[3], "again on connection 3 (it got no answer on connection 2)")?;
-    drop(conn);
-    ctx.step(format!(
-        "the grader's server closes connection 3 without answering {:?} again: that request has now failed twice",
-        reqs[3]
-    ));
+    // An RST this time, not a FIN: the second failure of a request is the
+    // end of that request whichever way the server ends the connection.
+    reset(
+        ctx,
+        conn,
+        &format!("without answering {:?} again: that request has now failed twice", reqs[3]),
+    )?;
     listener
         .set_nonblocking(true)
         .map_err(|e| Failure::new(format!("the grader could not make its listener non-blocking ({e})")))?;

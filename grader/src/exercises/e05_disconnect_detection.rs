@@ -127,7 +127,7 @@ pub const TESTS: &[TestCase] = &[
         id: "broken-pipe",
         scenario: "The peer sends `flood`, shuts down its side, reads 1 KiB of ticks (numbered from 1) and closes; the watcher's writes must end with `ended: broken pipe`, and the program must exit with status 0.",
         clauses: &[4, 5, 11],
-        points: 10,
+        points: 5,
         limit: Duration::from_secs(15),
         needs: &[],
         exclusive: false,
@@ -148,6 +148,19 @@ pub const TESTS: &[TestCase] = &[
         hint: "Keep the bytes of the unfinished line between reads, and look at each complete line, wherever the reads cut the stream.",
         docs_anchor: "flood",
         run: flood_in_pieces,
+    },
+    TestCase {
+        id: "almost-flood",
+        scenario: "The peer sends the lines `flooding`, `no flood` and `Flood`, then half-closes: none of them is the line `flood`, so no tick may come, only the reply `received 24 bytes`, then `ended: closed`.",
+        clauses: &[4],
+        points: 5,
+        limit: Duration::from_secs(15),
+        needs: &[],
+        exclusive: false,
+        concept: "A command in a line protocol is the whole line, byte for byte: a line that merely starts with, ends with or contains the word is another line.",
+        hint: "Compare the whole line (the bytes before its \\n) with b\"flood\": line == b\"flood\", not starts_with, ends_with or contains, and without changing case.",
+        docs_anchor: "flood",
+        run: almost_flood,
     },
     TestCase {
         id: "reset-during-flood",
@@ -202,10 +215,23 @@ pub const TESTS: &[TestCase] = &[
         run: vanished_peer_heartbeat,
     },
     TestCase {
+        id: "chatty-peer-not-pinged",
+        scenario: "With --heartbeat 400 the peer answers the first ping, then sends a byte every 100 ms for 1 s: the watcher must send no ping while bytes keep coming, then reply to the half-close with the right count and end with `ended: closed`.",
+        clauses: &[7],
+        points: 5,
+        limit: Duration::from_secs(15),
+        needs: &[],
+        exclusive: false,
+        concept: "A heartbeat asks \"are you there?\" only after a silence: every byte from the peer already answers it, so the interval counts from the peer's last byte, not from the last ping.",
+        hint: "Restart the interval whenever bytes arrive: with set_read_timeout each read waits a whole interval again; with a deadline, move it to now + interval after every read that returned bytes.",
+        docs_anchor: "heartbeat",
+        run: chatty_peer_not_pinged,
+    },
+    TestCase {
         id: "slow-peer-alive",
         scenario: "With --heartbeat 200 --misses 4 the peer answers only the 4th ping of each silence, three times (with `pong\\n`, `still here\\n` and a bare `.`), then half-closes: the watcher must never report it dead, count every byte in its reply and end with `ended: closed`.",
         clauses: &[1, 8, 9],
-        points: 10,
+        points: 5,
         limit: Duration::from_secs(20),
         needs: &[],
         exclusive: false,
@@ -218,7 +244,7 @@ pub const TESTS: &[TestCase] = &[
         id: "tcp-gave-up",
         scenario: "With --heartbeat 200 --misses 50 the grader sets TCP_USER_TIMEOUT 500 ms on the watcher's socket and vanishes; the watcher's kernel gives up on the unacknowledged ping with ETIMEDOUT, and the watcher must report `ended: timed out` within 5 s (its heartbeat alone would need 10 s).",
         clauses: &[10],
-        points: 10,
+        points: 5,
         limit: Duration::from_secs(20),
         needs: &[Need::Linux],
         exclusive: false,
@@ -226,6 +252,19 @@ pub const TESTS: &[TestCase] = &[
         hint: "Map ErrorKind::TimedOut (ETIMEDOUT) to Ending::TimedOut; it is not a read timeout (that is WouldBlock).",
         docs_anchor: "tcp-gives-up-etimedout",
         run: tcp_gave_up,
+    },
+    TestCase {
+        id: "interrupted-reads",
+        scenario: "With --heartbeat 300, every other read on the watcher's blocking socket fails with EINTR (the first included), as when a signal interrupts it; the peer sends a line, answers two pings, each due only after 300 ms of silence, then half-closes: the reply must count every byte, then `ended: closed` and status 0.",
+        clauses: &[7, 12],
+        points: 5,
+        limit: Duration::from_secs(15),
+        needs: &[Need::Linux],
+        exclusive: false,
+        concept: "A blocking read interrupted by a signal fails with EINTR (ErrorKind::Interrupted): nothing happened on the connection, so it is neither an ending nor a silent interval; the read is simply made again.",
+        hint: "Match ErrorKind::Interrupted before the catch-all error arm and loop to read again, without pinging and without touching the count of unanswered pings.",
+        docs_anchor: "a-signal-interrupts-a-read",
+        run: interrupted_reads,
     },
 ];
 
@@ -235,13 +274,18 @@ fn secs(d: Duration) -> String {
 
 /// Starts the watcher against a grader-side peer on loopback and accepts its connection.
 fn start(ctx: &mut Ctx, extra: &[&str]) -> Result<(Program, Client), Failure> {
+    start_with(ctx, extra, &[])
+}
+
+/// [`start`] with extra environment variables for the watcher.
+fn start_with(ctx: &mut Ctx, extra: &[&str], env: &[(&str, &str)]) -> Result<(Program, Client), Failure> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Failure::io("binding the grader's peer", &e))?;
     let addr = listener.local_addr().map_err(|e| Failure::io("reading the grader's address", &e))?;
     ctx.step(format!("the grader's peer listens on {addr}"));
     let addr = addr.to_string();
     let mut args = vec![addr.as_str()];
     args.extend_from_slice(extra);
-    let mut program = ctx.spawn(&args)?;
+    let mut program = ctx.spawn_with(&args, env)?;
     let conn = crate::ctx::accept_within(ctx, &listener, &mut program, 5 * S, "the grader's peer")?;
     // Small writes go out at once (no Nagle delay), so pieces stay pieces.
     conn.stream.set_nodelay(true).ok();
@@ -444,6 +488,26 @@ fn closed(ctx: &mut Ctx) -> Outcome {
     drop(conn);
     ctx.step("the grader's peer closes the connection (close(): a FIN, nothing left unread)");
     let (_, word) = expect_ended(&mut program, AFTER_FULL_CLOSE, REPORT, "an orderly close (FIN)")?;
+    expect_exit_0(&mut program, &word)
+}
+
+fn almost_flood(ctx: &mut Ctx) -> Outcome {
+    let (mut program, mut conn) = start(ctx, &[])?;
+    let payload = b"flooding\nno flood\nFlood\n";
+    conn.send(payload)?;
+    conn.shutdown_write()?;
+    expect_reply(&mut conn, &mut program, payload.len()).map_err(|f| {
+        if f.summary.contains("tick") {
+            Failure::new(format!(
+                "{}; the peer sent `flooding`, `no flood` and `Flood`, and none of them is the line `flood`",
+                f.summary
+            ))
+        } else {
+            f
+        }
+    })?;
+    conn.recv_to_end(REPORT, "nothing more")?;
+    let (_, word) = expect_ended(&mut program, &["closed"], REPORT, "the peer's half-close, after your reply")?;
     expect_exit_0(&mut program, &word)
 }
 
@@ -903,4 +967,99 @@ fn tcp_gave_up(ctx: &mut Ctx) -> Outcome {
     ctx.step(format!("your watcher reported it {} after the peer vanished", secs(seen - gone)));
     drop(conn);
     Ok(())
+}
+
+fn interrupted_reads(ctx: &mut Ctx) -> Outcome {
+    let interval_ms = 300;
+    let eintr = ctx.interrupted_reads_env()?;
+    let env = eintr.env();
+    let (mut program, mut conn) = start_with(ctx, &["--heartbeat", "300"], &env)?;
+    conn.send(b"hello\n")?;
+    let mut sent = 6;
+    let mut last = Instant::now();
+    for nth in 1..=2 {
+        next_ping(&mut conn, &mut program, interval_ms).map_err(|f| {
+            Failure::new(format!(
+                "with every other read interrupted (EINTR), your watcher must go on watching and send `ping\\n` after {interval_ms} ms without a byte; ping {nth}: {}",
+                f.summary
+            ))
+            .with_panic(f.panic)
+        })?;
+        let took = last.elapsed();
+        ctx.step(format!("ping {nth} came {} after the peer's last byte", secs(took)));
+        // A timer fires late, never early: 250 ms leaves room for how the
+        // grader measures, and still tells an interrupted read (a ping at
+        // once) from 300 ms of silence, even when the watcher is slow to wake.
+        if took < Duration::from_millis(250) {
+            return Err(Failure::new(format!(
+                "your watcher sent ping {nth} {} after the peer's last byte; with --heartbeat 300 a ping is due only after 300 ms of silence. A read that fails with EINTR (ErrorKind::Interrupted) is not a read timeout (WouldBlock): read again, without pinging",
+                secs(took)
+            )));
+        }
+        conn.send(b"pong\n")?;
+        sent += 5;
+        last = Instant::now();
+    }
+    conn.shutdown_write()?;
+    expect_reply(&mut conn, &mut program, sent)?;
+    conn.recv_to_end(REPORT, "nothing more")?;
+    let (_, word) = expect_ended(&mut program, &["closed"], REPORT, "the peer's half-close, after your reply")?;
+    expect_exit_0(&mut program, &word)
+}
+
+fn chatty_peer_not_pinged(ctx: &mut Ctx) -> Outcome {
+    let interval_ms = 400;
+    let (mut program, mut conn) = start(ctx, &["--heartbeat", "400"])?;
+    // One ping and its pong first: from then on the watcher's silence is
+    // timed from bytes the grader sent, at moments it knows.
+    answer_pings(&mut conn, &mut program, 1, interval_ms)?;
+    let mut sent = 5;
+    let mut last_send = Instant::now();
+    let mut longest_gap = Duration::ZERO;
+    let mut pinged: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 256];
+    for _ in 0..10 {
+        let due = last_send + Duration::from_millis(100);
+        while let Some(left) = due.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+            conn.stream.set_read_timeout(Some(left)).ok();
+            match conn.stream.read(&mut buf) {
+                Ok(0) => {
+                    return Err(Failure::new(format!(
+                        "your watcher closed the connection while the peer sent a byte every 100 ms{}",
+                        ended_note(&mut program)
+                    ))
+                    .with_panic(program.panic()));
+                }
+                Ok(n) => pinged.extend_from_slice(&buf[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+                Err(e) => return Err(Failure::io("reading from the watcher", &e)),
+            }
+        }
+        conn.send(b".")?;
+        let now = Instant::now();
+        longest_gap = longest_gap.max(now - last_send);
+        last_send = now;
+        sent += 1;
+    }
+    ctx.step(format!(
+        "the peer sent `.` 10 times, at most {} apart; the watcher sent {} meanwhile",
+        secs(longest_gap),
+        transcript::escape(&pinged)
+    ));
+    // A correct watcher pings only after 400 ms in which no byte arrived:
+    // with every gap shorter than that (a margin of 20 ms for how the
+    // grader measures), it cannot have pinged. A longer gap (the grader
+    // itself was late on a busy machine) leaves nothing to judge.
+    if !pinged.is_empty() && longest_gap < Duration::from_millis(380) {
+        return Err(Failure::new(format!(
+            "your watcher sent {} while the peer sent a byte at least every {}; with --heartbeat 400 a ping is due only after 400 ms without a byte from the peer",
+            transcript::escape(&pinged),
+            secs(longest_gap)
+        )));
+    }
+    conn.shutdown_write()?;
+    expect_reply(&mut conn, &mut program, sent)?;
+    conn.recv_to_end(REPORT, "nothing more")?;
+    let (_, word) = expect_ended(&mut program, &["closed"], REPORT, "the peer's half-close, after your reply")?;
+    expect_exit_0(&mut program, &word)
 }

@@ -70,7 +70,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "loss-timing",
-        scenario: "The grader sends your receiver 0, waits, then 4 (a gap of three), 1 after 350 ms and 6 after 400 ms, with a loss timeout of 600 ms; 1 must be delivered, 2 and 3 reported lost 600 ms after 4 arrived, 5 600 ms after 6 arrived.",
+        scenario: "The grader sends your receiver 0, waits, then 4 (a gap of three), 1 and a duplicate of 4 after 350 ms and 6 after 400 ms, with a loss timeout of 600 ms; 1 must be delivered, 2 and 3 reported lost 600 ms after 4 arrived, 5 600 ms after 6 arrived.",
         clauses: &[8],
         points: 8,
         limit: Duration::from_secs(20),
@@ -1712,8 +1712,13 @@ fn loss_timing(ctx: &mut Ctx) -> Outcome {
     ctx.step("+0 ms: the grader sent 4 (1, 2 and 3 are missing: the gap is late from now)");
     poll_until(ctx, &mut receiver, &lines, t_a + Duration::from_millis(ONE_MS))?;
     send(&socket, addr, &msg(1))?;
+    // A second copy of 4, still held: a duplicate changes nothing, so the
+    // timer of the gap 2-3 still counts from 4's first copy (a receiver that
+    // stores the copy over the first, as a map's insert does, restarts it
+    // and is late by 350 ms).
+    send(&socket, addr, &msg(4))?;
     ctx.step(format!(
-        "+{ONE_MS} ms: the grader sent 1 (late, but before the loss timeout: it must be delivered)"
+        "+{ONE_MS} ms: the grader sent 1 (late, but before the loss timeout: it must be delivered), then 4 again (held already: a duplicate)"
     ));
     poll_until(ctx, &mut receiver, &lines, t_a + Duration::from_millis(SIX_MS))?;
     let t_6 = Instant::now();

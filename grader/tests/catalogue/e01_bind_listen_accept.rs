@@ -273,4 +273,15 @@ pub const MUTANTS: &[Mutant] = &[
         caught_by: "closes-sockets",
         clause: 4,
     },
+    // Treats an interrupted read as the end of the client: a signal while the
+    // thread waits for data drops a client that did nothing wrong.
+    Mutant {
+        name: "read-interrupted-is-fatal",
+        exercise: EX,
+        mistake: "handle_client returns ErrorKind::Interrupted from read as an error instead of reading again",
+        file: MAIN,
+        replace: &[("            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,\n", "")],
+        caught_by: "interrupted-reads",
+        clause: 7,
+    },
 ];

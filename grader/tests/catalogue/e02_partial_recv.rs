@@ -301,4 +301,58 @@ pub const MUTANTS: &[Mutant] = &[
         caught_by: "read-loop-in-process",
         clause: 13,
     },
+    // Retries every write error, not only `Interrupted`: a writer whose peer is
+    // gone (EPIPE) is written to for ever.
+    Mutant {
+        name: "write-retries-every-error",
+        exercise: EX,
+        mistake: "write_full retries every error, as if each were Interrupted",
+        file: FRAME,
+        replace: &[(
+            "            Ok(n) => buf = &buf[n..],\n            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}",
+            "            Ok(n) => buf = &buf[n..],\n            Err(_) => {}",
+        )],
+        caught_by: "write-loop-in-process",
+        clause: 14,
+    },
+    // Swallows a write error: the caller is told every byte went out.
+    Mutant {
+        name: "write-error-swallowed",
+        exercise: EX,
+        mistake: "write_full returns Ok(()) when write fails with an error other than Interrupted",
+        file: FRAME,
+        replace: &[(
+            "            Ok(n) => buf = &buf[n..],\n            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n            Err(e) => return Err(e),",
+            "            Ok(n) => buf = &buf[n..],\n            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n            Err(_) => return Ok(()),",
+        )],
+        caught_by: "write-loop-in-process",
+        clause: 14,
+    },
+    // Retries every read error in read_full: a reset connection is read for ever.
+    Mutant {
+        name: "read-full-retries-every-error",
+        exercise: EX,
+        mistake: "read_full retries every read error, as if each were Interrupted",
+        file: FRAME,
+        replace: &[(
+            "            // call read again.\n            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}",
+            "            // call read again.\n            Err(_) => {}",
+        )],
+        caught_by: "read-loop-in-process",
+        clause: 12,
+    },
+    // Takes a failed first read for the peer's clean close: a reset between
+    // frames looks like a goodbye.
+    Mutant {
+        name: "read-frame-error-as-close",
+        exercise: EX,
+        mistake: "read_frame returns Ok(None), a clean close, when the read of a header's first byte fails",
+        file: FRAME,
+        replace: &[(
+            "            Ok(_) => break,\n            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n            Err(e) => return Err(e),",
+            "            Ok(_) => break,\n            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}\n            Err(_) => return Ok(None),",
+        )],
+        caught_by: "read-loop-in-process",
+        clause: 12,
+    },
 ];

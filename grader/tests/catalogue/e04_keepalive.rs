@@ -379,4 +379,32 @@ pub const MUTANTS: &[Mutant] = &[
         caught_by: "client-tells-vanished-from-slow",
         clause: 13,
     },
+    // Takes a reset on the retry for a vanished server: the request that failed
+    // twice is reported as `server vanished` instead of `no answer to REQUEST`.
+    Mutant {
+        name: "second-reset-as-vanished",
+        exercise: EX,
+        mistake: "when the retry of a request ends with an RST, reports `server vanished` instead of `no answer to REQUEST`",
+        file: CLIENT,
+        replace: &[(
+            "                    ErrorKind::TimedOut => e,\n",
+            "                    ErrorKind::TimedOut => e,\n                    ErrorKind::ConnectionReset => io::Error::new(ErrorKind::TimedOut, format!(\"server vanished: {e}\")),\n",
+        )],
+        caught_by: "retries-unanswered",
+        clause: 11,
+    },
+    // Trims the reply instead of removing only its `\n`: spaces and tabs at its
+    // ends are lost.
+    Mutant {
+        name: "trims-reply",
+        exercise: EX,
+        mistake: "prints reply.trim(), dropping spaces and tabs at the ends of the reply",
+        file: CLIENT,
+        replace: &[(
+            "            Ok(_) => Ok(reply.trim_end_matches('\\n').to_string()),",
+            "            Ok(_) => Ok(reply.trim().to_string()),",
+        )],
+        caught_by: "one-connection",
+        clause: 7,
+    },
 ];

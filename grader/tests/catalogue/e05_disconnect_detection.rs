@@ -316,6 +316,90 @@ pub const MUTANTS: &[Mutant] = &[
         caught_by: "reset-during-flood",
         clause: 11,
     },
+    // Ends the watch when a signal interrupts a read: `Interrupted` goes to
+    // `ended_by`, which knows no ending for it, so the watcher fails.
+    Mutant {
+        name: "interrupted-read-ends",
+        exercise: EX,
+        mistake: "a read that fails with ErrorKind::Interrupted ends the watch instead of being made again",
+        file: WATCH,
+        replace: &[("            Err(e) if e.kind() == ErrorKind::Interrupted => {}\n", "")],
+        caught_by: "interrupted-reads",
+        clause: 12,
+    },
+    // Takes an interrupted read for a silent interval: pings at once, and
+    // counts it as a ping without answer.
+    Mutant {
+        name: "interrupted-read-as-silence",
+        exercise: EX,
+        mistake: "a read that fails with ErrorKind::Interrupted counts as a read timeout: it sends a ping",
+        file: WATCH,
+        replace: &[(
+            "            Err(e) if e.kind() == ErrorKind::WouldBlock => {",
+            "            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {",
+        )],
+        caught_by: "interrupted-reads",
+        clause: 12,
+    },
+    // Pings on a fixed cadence, every interval since the last ping, whatever
+    // the peer sends: a chatty peer is pinged although it is never silent.
+    Mutant {
+        name: "pings-on-a-fixed-cadence",
+        exercise: EX,
+        mistake: "times each ping from the previous ping (a deadline that bytes from the peer do not move), not from the peer's last byte",
+        file: WATCH,
+        replace: &[
+            (
+                "    let mut buf = [0u8; 4096];\n    loop {\n        match stream.read(&mut buf) {",
+                "    let mut buf = [0u8; 4096];\n    let mut next_ping = std::time::Instant::now() + heartbeat.map_or(Duration::ZERO, |h| h.interval);\n    loop {\n        if heartbeat.is_some() {\n            let left = next_ping.saturating_duration_since(std::time::Instant::now());\n            stream.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;\n        }\n        match stream.read(&mut buf) {",
+            ),
+            (
+                "                unanswered += 1;\n",
+                "                unanswered += 1;\n                next_ping = std::time::Instant::now() + heartbeat.interval;\n",
+            ),
+        ],
+        caught_by: "chatty-peer-not-pinged",
+        clause: 7,
+    },
+    // Takes any line that starts with `flood` for the command.
+    Mutant {
+        name: "flood-prefix",
+        exercise: EX,
+        mistake: "floods on every line that starts with `flood` (`flooding` too)",
+        file: WATCH,
+        replace: &[(
+            "                    if line == b\"flood\" {",
+            "                    if line.starts_with(b\"flood\") {",
+        )],
+        caught_by: "almost-flood",
+        clause: 4,
+    },
+    // Looks for `flood` at the end of a line, as a search in the text does.
+    Mutant {
+        name: "flood-suffix",
+        exercise: EX,
+        mistake: "floods on every line that ends with `flood` (`no flood` too)",
+        file: WATCH,
+        replace: &[(
+            "                    if line == b\"flood\" {",
+            "                    if line.ends_with(b\"flood\") {",
+        )],
+        caught_by: "almost-flood",
+        clause: 4,
+    },
+    // Compares the command without regard to case.
+    Mutant {
+        name: "flood-any-case",
+        exercise: EX,
+        mistake: "floods on `Flood` too: compares the line without regard to case",
+        file: WATCH,
+        replace: &[(
+            "                    if line == b\"flood\" {",
+            "                    if line.eq_ignore_ascii_case(b\"flood\") {",
+        )],
+        caught_by: "almost-flood",
+        clause: 4,
+    },
 ];
 
 /// Not a mistake: a watcher that writes its reply in three writes, as

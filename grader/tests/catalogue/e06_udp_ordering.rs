@@ -409,4 +409,33 @@ pub const MUTANTS: &[Mutant] = &[
         caught_by: "gives-up",
         clause: 14,
     },
+    // Stores a duplicate of a held message over the first copy, as a map's
+    // `insert` does: its arrival time moves, and the gap's loss timer restarts.
+    Mutant {
+        name: "held-duplicate-restarts-timer",
+        exercise: EX,
+        mistake: "a duplicate of a held message replaces the held copy and its arrival time",
+        file: REORDER,
+        replace: &[(
+            "        if self.held[slot].is_some() {\n            return Arrival::Duplicate;\n        }\n",
+            "",
+        )],
+        caught_by: "loss-timing",
+        clause: 8,
+    },
+    // Forgets that a number behind `next` is a duplicate: its negative distance
+    // turns into a huge slot, so it is taken for one beyond the window and the
+    // reliable receiver no longer acknowledges it again.
+    Mutant {
+        name: "behind-next-as-beyond-window",
+        exercise: EX,
+        mistake: "does not tell a datagram behind next (a duplicate of a delivered message) from one beyond the window",
+        file: REORDER,
+        replace: &[(
+            "        if distance < 0 {\n            // Behind `next`: delivered or declared lost long ago. Delivering\n            // it again would hand the application the same message twice.\n            return Arrival::Duplicate;\n        }\n",
+            "",
+        )],
+        caught_by: "acks",
+        clause: 11,
+    },
 ];
