@@ -110,6 +110,16 @@ impl Ctx {
         self.limit.saturating_sub(self.started.elapsed())
     }
 
+    /// The folder every program of this test runs in (its scratch folder),
+    /// created now if none has started yet: the place for files a program
+    /// must read, since the sandbox hides the workspace. The programs can
+    /// write there too, so read nothing back from it.
+    pub fn scratch(&self) -> Result<std::path::PathBuf, Failure> {
+        self.cell
+            .scratch_dir()
+            .map_err(|e| Failure::io("creating the test's scratch folder", &e))
+    }
+
     /// Starts the exercise's main program with `args`.
     pub fn spawn(&self, args: &[&str]) -> Result<Program, Failure> {
         self.spawn_with(args, &[])

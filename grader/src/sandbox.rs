@@ -460,13 +460,6 @@ impl Cell {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The test's scratch folder (the working folder of its programs), once a
-    /// program has been started; `None` before. Tests put what they share with
-    /// a program there, such as a Unix socket's path (exercise 09).
-    pub fn scratch_dir(&self) -> Option<PathBuf> {
-        self.lock().scratch.clone()
-    }
-
     /// The test's scratch folder, created on first use: owned by the sandbox
     /// user where there is one, readable by nobody else.
     fn scratch(&self, state: &mut CellState, owner: Option<(u32, u32)>) -> io::Result<PathBuf> {
@@ -486,6 +479,16 @@ impl Cell {
             std::os::unix::fs::chown(&dir, Some(uid), Some(gid))?;
         }
         Ok(dir)
+    }
+
+    /// The test's scratch folder (the programs' working folder), created now
+    /// if no program has started yet, so that a test can put there what its
+    /// programs must read (exercise 08 serves files from it). The programs
+    /// own it: the grader must not trust anything in it afterwards.
+    pub(crate) fn scratch_dir(&self) -> io::Result<PathBuf> {
+        let mut state = self.lock();
+        let identity = host().identity.as_ref().ok().copied();
+        self.scratch(&mut state, identity)
     }
 
     /// The test's cgroup, created on first use where cgroups work.

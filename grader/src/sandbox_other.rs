@@ -67,9 +67,16 @@ impl Cell {
         Cell::default()
     }
 
-    /// The test's scratch folder once a program has been started.
-    pub fn scratch_dir(&self) -> Option<PathBuf> {
-        self.scratch.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    /// The test's scratch folder, created now if no program has started yet.
+    pub(crate) fn scratch_dir(&self) -> io::Result<PathBuf> {
+        let mut slot = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(dir) = &*slot {
+            return Ok(dir.clone());
+        }
+        let dir = std::env::temp_dir().join(format!("socklings-test-{}-{:p}", std::process::id(), self));
+        std::fs::create_dir_all(&dir)?;
+        *slot = Some(dir.clone());
+        Ok(dir)
     }
 
     pub fn finish(&self) -> Result<(), String> {

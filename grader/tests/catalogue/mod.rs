@@ -12,6 +12,7 @@ mod e04_keepalive;
 mod e05_disconnect_detection;
 mod e06_udp_ordering;
 mod e07_timeouts_and_retries;
+mod e08_http_keepalive;
 mod e09_unix_sockets;
 
 /// Every hidden test is the `caught_by` of some mutant in its exercise's

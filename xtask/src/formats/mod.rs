@@ -118,13 +118,46 @@ pub fn bounded(text: &str, limit: usize) -> String {
     )
 }
 
+/// What the texts of all the course's tests together may take in a report:
+/// the rest of the 1 MiB is for build logs, warnings and each format's
+/// markup. Each test gets an equal share (up to the limits above), so the
+/// bound holds however many exercises the course grows to.
+pub const TESTS_BUDGET: usize = 600 * 1024;
+
+/// How much of each text of one test's result any report keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TestLimits {
+    pub transcript: usize,
+    pub summary: usize,
+    pub panic_location: usize,
+}
+
+/// One test's share of [`TESTS_BUDGET`], for a course of `tests` tests:
+/// half for the transcript, a fifth each for the summary and the panic
+/// message, a tenth for the panic's location; never more than the fixed
+/// limits, and never so little that a failure cannot be read.
+pub fn test_limits(tests: usize) -> TestLimits {
+    let share = TESTS_BUDGET / tests.max(1);
+    TestLimits {
+        transcript: (share / 2).clamp(1024, TRANSCRIPT_LIMIT),
+        summary: (share / 5).clamp(256, SUMMARY_LIMIT),
+        panic_location: (share / 10).clamp(128, WARNING_LIMIT),
+    }
+}
+
+/// The limits for this course (every hidden test of every exercise).
+pub fn course_limits() -> TestLimits {
+    test_limits(grader::exercises::ALL.iter().map(|(_, tests)| tests.len()).sum())
+}
+
 /// Cuts every text of a test's result that a program can make long.
 pub fn bound_test(test: &mut TestReport) {
-    test.summary = bounded(&test.summary, SUMMARY_LIMIT);
-    test.transcript = bounded(&test.transcript, TRANSCRIPT_LIMIT);
+    let limits = course_limits();
+    test.summary = bounded(&test.summary, limits.summary);
+    test.transcript = bounded(&test.transcript, limits.transcript);
     if let Some(panic) = &mut test.panic {
-        panic.message = bounded(&panic.message, SUMMARY_LIMIT);
-        panic.location = bounded(&panic.location, WARNING_LIMIT);
+        panic.message = bounded(&panic.message, limits.summary);
+        panic.location = bounded(&panic.location, limits.panic_location);
     }
 }
 
@@ -381,6 +414,20 @@ mod tests {
             state,
             protections: Vec::new(),
         }
+    }
+
+    /// A course of any size up to 300 tests shares the same budget: one
+    /// test's texts (transcript, summary, panic message and location) times
+    /// the number of tests stays within `TESTS_BUDGET`; a small course keeps
+    /// the full fixed limits.
+    #[test]
+    fn the_tests_share_one_budget_however_many_there_are() {
+        for tests in [1, 10, 60, 100, 170, 250, 300] {
+            let l = test_limits(tests);
+            let each = l.transcript + 2 * l.summary + l.panic_location;
+            assert!(each * tests <= TESTS_BUDGET, "{tests} tests: {l:?}");
+        }
+        assert_eq!(test_limits(10).transcript, TRANSCRIPT_LIMIT);
     }
 
     /// Every format of the largest, most hostile grade stays under the
