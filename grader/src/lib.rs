@@ -17,6 +17,7 @@
 //! - [`transcript`], [`oserror`]: what the learner reads when a test fails.
 
 pub mod build;
+pub mod chat;
 pub mod contract;
 pub mod ctx;
 pub mod exercises;
