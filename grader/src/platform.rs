@@ -18,6 +18,9 @@ pub enum Need {
     /// ApacheBench, `ab` (Debian package `apache2-utils`), a load generator
     /// that speaks HTTP/1.0 with `Connection: Keep-Alive`.
     Ab,
+    /// Connecting as another user: the grader runs as root, with the
+    /// capabilities `fixtures::unix_peer` uses (exercise 09's peer check).
+    OtherUser,
 }
 
 impl Need {
@@ -28,6 +31,7 @@ impl Need {
             "curl" => Some(Need::Curl),
             "wrk" => Some(Need::Wrk),
             "ab" => Some(Need::Ab),
+            "other-user" => Some(Need::OtherUser),
             _ => None,
         }
     }
@@ -46,6 +50,7 @@ impl Need {
             Need::Curl => tool_missing("curl", "curl", "--version"),
             Need::Wrk => tool_missing("wrk", "wrk", "-v"),
             Need::Ab => tool_missing("ab", "apache2-utils", "-V"),
+            Need::OtherUser => crate::fixtures::unix_peer::other_user_missing(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod e05_disconnect_detection;
 pub mod e06_udp_ordering;
 pub mod e07_timeouts_and_retries;
 pub mod e08_http_keepalive;
+pub mod e09_unix_sockets;
 pub mod e10_epoll_c10k;
 
 /// Every exercise's tests, by exercise id (as in `exercises.toml`).
@@ -23,5 +24,6 @@ pub static ALL: &[(&str, &[TestCase])] = &[
     ("06-udp-ordering", e06_udp_ordering::TESTS),
     ("07-timeouts-and-retries", e07_timeouts_and_retries::TESTS),
     ("08-http-keepalive", e08_http_keepalive::TESTS),
+    ("09-unix-sockets", e09_unix_sockets::TESTS),
     ("10-epoll-c10k", e10_epoll_c10k::TESTS),
 ];

@@ -13,6 +13,7 @@ mod e05_disconnect_detection;
 mod e06_udp_ordering;
 mod e07_timeouts_and_retries;
 mod e08_http_keepalive;
+mod e09_unix_sockets;
 mod e10_epoll_c10k;
 
 /// Every hidden test is the `caught_by` of some mutant in its exercise's
