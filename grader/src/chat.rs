@@ -623,6 +623,45 @@ pub fn alive(ctx: &Ctx, program: &mut Program, when: &str) -> Outcome {
     }
 }
 
+/// Five members of a full room (the first, the last and three between)
+/// each send a line; every member must receive the other four's, in any
+/// order, within 30 s. Exercises 03 (1,100 clients) and 10 (10,000).
+pub fn crowd_says_hi(ctx: &Ctx, program: &mut Program, crowd: &mut [Member]) -> Outcome {
+    let size = crowd.len();
+    let senders = [0, size / 4, size / 2, 3 * size / 4, size - 1];
+    let mut sent = Vec::new();
+    for &s in &senders {
+        let line = format!("client {} of {size} says hi\n", s + 1).into_bytes();
+        crowd[s]
+            .stream
+            .write_all(&line)
+            .map_err(|e| Failure::io(&format!("client {} sending", s + 1), &e))?;
+        ctx.step(format!("client {} sent {}", s + 1, transcript::escape(&line)));
+        let mut message = format!("{}: ", crowd[s].local).into_bytes();
+        message.extend_from_slice(&line);
+        sent.push((s, message));
+    }
+    let deadline = Instant::now() + 30 * S;
+    for (i, member) in crowd.iter_mut().enumerate() {
+        let mut expected: Vec<Vec<u8>> = sent.iter().filter(|(s, _)| *s != i).map(|(_, m)| m.clone()).collect();
+        expected.sort();
+        let (mut lines, complete) = member.read_lines(expected.len(), deadline);
+        lines.sort();
+        if !complete || lines != expected {
+            ctx.step(format!("client {} received {}", i + 1, escape_lines(&lines)));
+            note_process(ctx, program);
+            let failure = Failure::new(format!(
+                "with {size} clients in the room, client {} expected the {} lines of the other senders (in any order): {}",
+                i + 1,
+                expected.len(),
+                escape_lines(&expected)
+            ));
+            return Err(or_exited(ctx, program, failure, &format!("with {size} clients in the room")));
+        }
+    }
+    Ok(())
+}
+
 /// A failure seen by a client (a line that did not come, a connection that
 /// closed) names the program's exit first when that is what happened.
 pub fn or_exited(ctx: &Ctx, program: &mut Program, failure: Failure, when: &str) -> Failure {

@@ -15,8 +15,8 @@
 //! descriptors, which would pass them all.
 
 use crate::chat::{
-    Member, S, alive, broadcast, delivered, disconnects, escape_lines, expect_line, framing, join, join_with_small_window, max_send_buffer,
-    no_busy_loop, note_process, one_thread, or_exited, read_expecting, start, watch_idle,
+    Member, S, alive, broadcast, crowd_says_hi, delivered, disconnects, escape_lines, expect_line, framing, join, join_with_small_window,
+    max_send_buffer, no_busy_loop, note_process, one_thread, or_exited, read_expecting, start, watch_idle,
 };
 use crate::ctx::{Client, Ctx, Failure, Outcome};
 use crate::fdlimit;
@@ -283,37 +283,7 @@ fn many_clients(ctx: &mut Ctx) -> Outcome {
         "{CROWD} clients connected and were greeted in {:.1} s",
         started.elapsed().as_secs_f64()
     ));
-    let senders = [0, CROWD / 4, CROWD / 2, 3 * CROWD / 4, CROWD - 1];
-    let mut sent = Vec::new();
-    for &s in &senders {
-        let line = format!("client {} of {CROWD} says hi\n", s + 1).into_bytes();
-        crowd[s]
-            .stream
-            .write_all(&line)
-            .map_err(|e| Failure::io(&format!("client {} sending", s + 1), &e))?;
-        ctx.step(format!("client {} sent {}", s + 1, transcript::escape(&line)));
-        let mut message = format!("{}: ", crowd[s].local).into_bytes();
-        message.extend_from_slice(&line);
-        sent.push((s, message));
-    }
-    let deadline = Instant::now() + 30 * S;
-    for (i, member) in crowd.iter_mut().enumerate() {
-        let mut expected: Vec<Vec<u8>> = sent.iter().filter(|(s, _)| *s != i).map(|(_, m)| m.clone()).collect();
-        expected.sort();
-        let (mut lines, complete) = member.read_lines(expected.len(), deadline);
-        lines.sort();
-        if !complete || lines != expected {
-            ctx.step(format!("client {} received {}", i + 1, escape_lines(&lines)));
-            note_process(ctx, &mut program);
-            let failure = Failure::new(format!(
-                "with {CROWD} clients in the room, client {} expected the {} lines of the other senders (in any order): {}",
-                i + 1,
-                expected.len(),
-                escape_lines(&expected)
-            ));
-            return Err(or_exited(ctx, &mut program, failure, &format!("with {CROWD} clients in the room")));
-        }
-    }
+    crowd_says_hi(ctx, &mut program, &mut crowd)?;
     ctx.step(format!("every one of the {CROWD} clients received the lines of the other senders"));
     Ok(())
 }
