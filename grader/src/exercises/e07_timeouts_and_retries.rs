@@ -357,7 +357,17 @@ struct Service<'a> {
     key: String,
 }
 
-impl Service<'_> {
+impl<'a> Service<'a> {
+    /// The service `who`, on `listener`, that knows `key`, writing to the test's transcript.
+    fn new(ctx: &Ctx, who: &'a str, listener: TcpListener, key: String) -> Service<'a> {
+        Service {
+            log: ctx.transcript.clone(),
+            who,
+            listener,
+            key,
+        }
+    }
+
     /// Accepts the program's attempt `n`, failing if the program exits first
     /// or no connection comes within `CONNECT_WAIT`.
     fn accept(&self, program: &mut Program, n: u32) -> Result<(TcpStream, Instant), Failure> {
@@ -771,12 +781,7 @@ fn first_try_value(ctx: &mut Ctx) -> Outcome {
     let (listener, addr) = listener()?;
     let (key, value) = key_and_value(ctx, 1);
     let (mut program, _) = start(ctx, "your program", addr, &key, CALM)?;
-    let service = Service {
-        log: ctx.transcript.clone(),
-        who: "the service",
-        listener,
-        key,
-    };
+    let service = Service::new(ctx, "the service", listener, key);
     service.serve(&mut program, &[Act::Value(value.clone())])?;
     let (status, _) = must_exit(&mut program, EXIT_WAIT, "it got the value")?;
     if service.another_within(&mut program, Duration::ZERO).is_some() {
@@ -962,12 +967,7 @@ fn read_timeout(ctx: &mut Ctx) -> Outcome {
     };
     let rt = Duration::from_millis(params.read_timeout);
     let (mut program, t0) = start(ctx, "your program", addr, &key, params)?;
-    let service = Service {
-        log: ctx.transcript.clone(),
-        who: "the service",
-        listener,
-        key,
-    };
+    let service = Service::new(ctx, "the service", listener, key);
     let seen = service.serve(&mut program, &[Act::Silent(rt + SLACK), Act::Value(value.clone())])?;
     let closed = seen[0].closed.expect("Silent records the close");
     if closed - t0 < rt {
@@ -994,12 +994,7 @@ fn slow_answer_kept(ctx: &mut Ctx) -> Outcome {
         ..CALM
     };
     let (mut program, _) = start(ctx, "your program", addr, &key, params)?;
-    let service = Service {
-        log: ctx.transcript.clone(),
-        who: "the slow service",
-        listener,
-        key,
-    };
+    let service = Service::new(ctx, "the slow service", listener, key);
     service.serve(&mut program, &[Act::Slow(200 * MS, value.clone())])?;
     let (status, _) = must_exit(&mut program, EXIT_WAIT, "it got the value")?;
     if service.another_within(&mut program, Duration::ZERO).is_some() {
@@ -1023,12 +1018,7 @@ fn trickled_answer(ctx: &mut Ctx) -> Outcome {
     };
     let rt = Duration::from_millis(params.read_timeout);
     let (mut program, t0) = start(ctx, "your program", addr, &key, params)?;
-    let service = Service {
-        log: ctx.transcript.clone(),
-        who: "the trickling service",
-        listener,
-        key,
-    };
+    let service = Service::new(ctx, "the trickling service", listener, key);
     let slow_text = "arriving one byte at a time";
     let seen = service.serve(&mut program, &[Act::Trickle(50 * MS, slow_text.into()), Act::Value(value.clone())])?;
     let Some(closed) = seen[0].closed else {
@@ -1127,12 +1117,7 @@ fn retries_then_value(ctx: &mut Ctx) -> Outcome {
         ..CALM
     };
     let (mut program, _) = start(ctx, "your program", addr, &key, params)?;
-    let service = Service {
-        log: ctx.transcript.clone(),
-        who: "the flaky service",
-        listener,
-        key,
-    };
+    let service = Service::new(ctx, "the flaky service", listener, key);
     let seen = service.serve(&mut program, &[Act::Close, Act::Reset, Act::Busy, Act::Value(value.clone())])?;
     let (status, _) = must_exit(&mut program, EXIT_WAIT, "it got the value")?;
     check_windows(&ctx.transcript, "the flaky service", &seen, params)?;
@@ -1161,12 +1146,7 @@ fn gives_up_after_attempts(ctx: &mut Ctx) -> Outcome {
         ..CALM
     };
     let (mut program, _) = start(ctx, "your program", addr, &key, params)?;
-    let service = Service {
-        log: ctx.transcript.clone(),
-        who: "the busy service",
-        listener,
-        key,
-    };
+    let service = Service::new(ctx, "the busy service", listener, key);
     let seen = service.serve(&mut program, &[Act::Busy])?;
     let last = seen[0].failed.expect("Busy records its time");
     if let Some(at) = service.another_within(&mut program, PROMPT) {
@@ -1194,12 +1174,7 @@ fn permanent_error(ctx: &mut Ctx) -> Outcome {
     let (key, _) = key_and_value(ctx, 9);
     let reason = format!("no such key {key}");
     let (mut program, _) = start(ctx, "your program", addr, &key, CALM)?;
-    let service = Service {
-        log: ctx.transcript.clone(),
-        who: "the service",
-        listener,
-        key,
-    };
+    let service = Service::new(ctx, "the service", listener, key);
     service.serve(&mut program, &[Act::Err(reason.clone())])?;
     let answered = Instant::now();
     // A retry would come within the first delay (50 to 100 ms here); a
@@ -1225,12 +1200,7 @@ fn backoff_capped(ctx: &mut Ctx) -> Outcome {
         ..CALM
     };
     let (mut program, _) = start(ctx, "your program", addr, &key, params)?;
-    let service = Service {
-        log: ctx.transcript.clone(),
-        who: "the busy service",
-        listener,
-        key,
-    };
+    let service = Service::new(ctx, "the busy service", listener, key);
     let seen = service.serve(&mut program, &busy(6))?;
     check_windows(&ctx.transcript, "the busy service", &seen, params)?;
     let (status, _) = must_exit(&mut program, EXIT_WAIT, "its last attempt")?;
