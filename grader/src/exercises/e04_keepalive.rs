@@ -467,28 +467,9 @@ fn runnable_looks(pid: u32, window: Duration) -> Result<(usize, usize), Failure>
 }
 
 /// Whether some socket on this machine is in state SYN-SENT towards `addr`
-/// (a `connect` under way), from `/proc/net/tcp`. Addresses there are hex:
-/// the IPv4 address as the kernel stores it (network byte order read as a
-/// little-endian number), then the port.
+/// (a `connect` under way), as the kernel lists them (see `sockdiag`).
 fn syn_sent_to(addr: SocketAddr) -> bool {
-    let SocketAddr::V4(v4) = addr else { return false };
-    let ip = format!("{:08X}", u32::from_le_bytes(v4.ip().octets()));
-    // An IPv6 socket connecting to an IPv4 address uses ::ffff:a.b.c.d,
-    // listed in /proc/net/tcp6 as four such words.
-    let wanted = [
-        ("/proc/net/tcp", format!("{ip}:{:04X}", v4.port())),
-        ("/proc/net/tcp6", format!("0000000000000000FFFF0000{ip}:{:04X}", v4.port())),
-    ];
-    wanted.iter().any(|(file, wanted)| {
-        let Ok(table) = std::fs::read_to_string(file) else {
-            return false;
-        };
-        table.lines().skip(1).any(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            // sl, local_address, rem_address, st: 02 is TCP_SYN_SENT.
-            fields.get(2) == Some(&wanted.as_str()) && fields.get(3) == Some(&"02")
-        })
-    })
+    !crate::sockdiag::syn_sent_to(addr).is_empty()
 }
 
 /// Whether `stderr` has the contract's fixed line `fixed`, alone or followed

@@ -808,7 +808,7 @@ impl SynWatch {
             let mut seen: Vec<(u64, Instant, Instant)> = Vec::new();
             while !flag.load(Ordering::Relaxed) {
                 let now = Instant::now();
-                for inode in syn_sent_to(addr) {
+                for inode in crate::sockdiag::syn_sent_to(addr) {
                     match seen.iter_mut().find(|(i, _, _)| *i == inode) {
                         Some(entry) => entry.2 = now,
                         None => seen.push((inode, now, now)),
@@ -827,34 +827,6 @@ impl SynWatch {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.join().unwrap_or_default()
     }
-}
-
-/// The inodes of the sockets in state SYN-SENT (a `connect` under way)
-/// towards `addr`, from `/proc/net/tcp` and `/proc/net/tcp6` (an IPv6 socket
-/// connecting to an IPv4 address uses ::ffff:a.b.c.d). Addresses there are
-/// hex: the IPv4 address as the kernel stores it, then the port.
-fn syn_sent_to(addr: SocketAddr) -> Vec<u64> {
-    let SocketAddr::V4(v4) = addr else { return Vec::new() };
-    let ip = format!("{:08X}", u32::from_le_bytes(v4.ip().octets()));
-    let wanted = [
-        ("/proc/net/tcp", format!("{ip}:{:04X}", v4.port())),
-        ("/proc/net/tcp6", format!("0000000000000000FFFF0000{ip}:{:04X}", v4.port())),
-    ];
-    let mut inodes = Vec::new();
-    for (file, wanted) in &wanted {
-        let Ok(table) = std::fs::read_to_string(file) else { continue };
-        for line in table.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            // sl, local_address, rem_address, st (02: SYN-SENT), ..., inode (10th).
-            if fields.get(2) == Some(&wanted.as_str())
-                && fields.get(3) == Some(&"02")
-                && let Some(inode) = fields.get(9).and_then(|i| i.parse().ok())
-            {
-                inodes.push(inode);
-            }
-        }
-    }
-    inodes
 }
 
 /// A listener whose socket filter drops every SYN: connect to it hangs.
