@@ -561,6 +561,14 @@ pub fn disconnects(ctx: &mut Ctx) -> Outcome {
     }
     drop(resetting);
     ctx.step("clients 13 to 22 reset their connections (SO_LINGER 0, then close: an RST)");
+    // Give the server time to meet the resets in its reads (where a correct
+    // server drops each client and a wrong one may give up on everything)
+    // before the next line, whose broadcast would otherwise meet some of
+    // them first in a write. Not a check: a server that is slower to drop
+    // them is judged below all the same.
+    if let Ok(Ok(now)) = procfs::wait_fds_at_most(pid, before + 2, 2 * S) {
+        ctx.step(format!("your program is down to {now} open file descriptors"));
+    }
     // A line for the room right after the resets: the server may still be
     // writing to the reset sockets (EPIPE or ECONNRESET) or may already have
     // dropped them; client 2 reading it shows the server handled it.

@@ -19,10 +19,10 @@ pub struct TestCase {
     /// Wall-clock limit, counted from the test's start (never including builds).
     pub limit: Duration,
     pub needs: &'static [Need],
-    /// The test must run alone, after the others: it measures the machine
-    /// (the program's CPU time or scheduler state, which other tests' load
-    /// would skew) or needs a port to stay free across a restart (another
-    /// test's client could take it). Every other test runs side by side.
+    /// The test measures the machine (the program's CPU time, wakeups,
+    /// scheduler state or threads, which other tests' load would skew): it
+    /// runs after the others, beside other exclusive tests only, one per
+    /// core (`runner::exclusive_at_once`). Every other test runs side by side.
     pub exclusive: bool,
     /// The idea a failure means the learner is missing.
     pub concept: &'static str,

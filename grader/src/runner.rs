@@ -1,7 +1,7 @@
 //! Runs an exercise's hidden tests against a built program and collects verdicts.
 //!
 //! Tests run side by side (`run_exercises`), except those marked exclusive,
-//! which run alone. Each test runs on its own thread so the runner can
+//! which run after the others, beside each other only. Each test runs on its own thread so the runner can
 //! enforce its time limit from outside: when the limit passes, the runner kills every process group
 //! the test started (which also unblocks the test's socket reads) and records
 //! "timed out" with the transcript so far. The clock starts only after the
@@ -139,7 +139,7 @@ impl Options {
     /// for timers and for the program under test, not computing: on 2 cores,
     /// 8 at once ran the suite in 10–13 s (4 at once: 14 s) and still
     /// passed with two busy loops on both cores. Tests that measure the
-    /// machine run alone anyway (`TestCase::exclusive`).
+    /// machine run apart anyway (`TestCase::exclusive`).
     pub fn jobs(&self) -> usize {
         if self.jobs > 0 {
             return self.jobs;
@@ -174,9 +174,9 @@ pub fn run_exercise_with(
 /// The tests are independent (each takes its ports from port 0 and kills
 /// everything it started), and most of their time is spent waiting for
 /// timers, so they run side by side, at most `options.jobs()` at once. A test
-/// marked `exclusive` measures the machine (CPU time, scheduler state) or
-/// needs a port to stay free across a restart: it runs alone, after the
-/// others, so that nothing else skews its figures or takes its port.
+/// marked `exclusive` measures the machine (CPU time, scheduler state): it
+/// runs after the others, beside other exclusive tests only (one per core,
+/// see `exclusive_at_once`), so that no other test's load skews its figures.
 pub fn run_exercises(items: &[(&Exercise, &Target)], options: &Options) -> Vec<ExerciseReport> {
     run_exercises_with(items, options, &|_, _, _| {})
 }
@@ -234,9 +234,19 @@ pub fn run_exercises_with(
             });
         }
     });
-    for job in &exclusive {
-        store(job, run_test(job.exercise, job.case, job.target, options));
-    }
+    // Then the exclusive tests, with each other only (see `exclusive_at_once`).
+    let queue = Mutex::new(exclusive.into_iter());
+    std::thread::scope(|scope| {
+        for _ in 0..exclusive_at_once() {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
+                    let Some(job) = next else { break };
+                    store(&job, run_test(job.exercise, job.case, job.target, options));
+                }
+            });
+        }
+    });
     let slots = results.into_inner().unwrap_or_else(|p| p.into_inner());
     items
         .iter()
@@ -278,7 +288,11 @@ pub fn test_seed(base: u64, test_id: &str) -> u64 {
 /// How many tests of this process are running, and whether one of them
 /// (or one waiting) is exclusive.
 static GATE: Gate = Gate {
-    state: std::sync::Mutex::new(GateState { running: 0, exclusive: 0 }),
+    state: std::sync::Mutex::new(GateState {
+        shared: 0,
+        exclusive: 0,
+        waiting: 0,
+    }),
     changed: std::sync::Condvar::new(),
 };
 
@@ -288,32 +302,48 @@ struct Gate {
 }
 
 struct GateState {
-    running: usize,
-    /// Exclusive tests running or waiting: none other starts meanwhile.
+    /// Tests running that are not exclusive.
+    shared: usize,
+    /// Exclusive tests running.
     exclusive: usize,
+    /// Exclusive tests waiting: no shared test starts meanwhile.
+    waiting: usize,
 }
 
 struct Pass {
     exclusive: bool,
 }
 
+/// How many exclusive tests may run at once, with each other only: one per
+/// core, at most two. They measure their own program (its CPU time, its
+/// wakeups, its state, its threads); a correct program is idle there, and a
+/// wrong one that spins still gets a whole core of its own, far above every
+/// threshold, so they do not skew each other. What they must never share
+/// the machine with is the load of the other tests.
+pub fn exclusive_at_once() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2)
+}
+
 impl Gate {
-    /// Waits until this test may start: an exclusive one when nothing else
-    /// runs, any other when fewer than `jobs` run and no exclusive one runs
-    /// or waits.
+    /// Waits until this test may start: an exclusive one when no shared
+    /// test runs and fewer than `exclusive_at_once()` exclusive ones do, a
+    /// shared one when fewer than `jobs` run and no exclusive one runs or
+    /// waits.
     fn enter(&'static self, exclusive: bool, jobs: usize) -> Pass {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if exclusive {
+            state.waiting += 1;
+            while state.shared > 0 || state.exclusive >= exclusive_at_once() {
+                state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+            }
+            state.waiting -= 1;
             state.exclusive += 1;
-            while state.running > 0 {
-                state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
-            }
         } else {
-            while state.exclusive > 0 || state.running >= jobs.max(1) {
+            while state.waiting > 0 || state.exclusive > 0 || state.shared >= jobs.max(1) {
                 state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
             }
+            state.shared += 1;
         }
-        state.running += 1;
         Pass { exclusive }
     }
 }
@@ -321,16 +351,18 @@ impl Gate {
 impl Drop for Pass {
     fn drop(&mut self) {
         let mut state = GATE.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.running -= 1;
         if self.exclusive {
             state.exclusive -= 1;
+        } else {
+            state.shared -= 1;
         }
         GATE.changed.notify_all();
     }
 }
 
 /// Runs one test with its time limit, once the process's gate lets it in
-/// (at most `options.jobs()` at once; an `exclusive` test alone).
+/// (at most `options.jobs()` at once; an `exclusive` test only beside
+/// other exclusive ones, see `exclusive_at_once`).
 pub fn run_test(exercise: &Exercise, case: &'static TestCase, target: &Target, options: &Options) -> TestReport {
     let seed = test_seed(options.seed, case.id);
     let mut report = TestReport {

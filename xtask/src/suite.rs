@@ -73,12 +73,14 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
                 .filter(move |t| tests.iter().any(|c| c.exclusive && t.id.ends_with(&format!(".{}", c.id))))
         })
         .map(|t| t.duration)
-        .sum();
+        .sum::<Duration>()
+        / grader::runner::exclusive_at_once() as u32;
     println!("\nwall time of the suite: {}", secs(wall));
     if let Some((id, d)) = critical {
         println!(
-            "critical path: {id} ({}), plus the exclusive tests run alone after the rest ({})",
+            "critical path: {id} ({}), plus the exclusive tests after the rest, {} at a time, with each other only (about {})",
             secs(d),
+            grader::runner::exclusive_at_once(),
             secs(exclusive)
         );
     }
