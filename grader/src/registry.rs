@@ -21,8 +21,8 @@ pub struct TestCase {
     pub needs: &'static [Need],
     /// The test measures the machine (the program's CPU time, wakeups,
     /// scheduler state or threads, which other tests' load would skew): it
-    /// runs after the others, beside other exclusive tests only, one per
-    /// core (`runner::exclusive_at_once`). Every other test runs side by side.
+    /// runs alone, after the others (`runner::exclusive_at_once`). Every
+    /// other test runs side by side.
     pub exclusive: bool,
     /// The idea a failure means the learner is missing.
     pub concept: &'static str,

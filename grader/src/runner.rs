@@ -1,7 +1,7 @@
 //! Runs an exercise's hidden tests against a built program and collects verdicts.
 //!
 //! Tests run side by side (`run_exercises`), except those marked exclusive,
-//! which run after the others, beside each other only. Each test runs on its own thread so the runner can
+//! which run alone, after the others. Each test runs on its own thread so the runner can
 //! enforce its time limit from outside: when the limit passes, the runner kills every process group
 //! the test started (which also unblocks the test's socket reads) and records
 //! "timed out" with the transcript so far. The clock starts only after the
@@ -175,8 +175,8 @@ pub fn run_exercise_with(
 /// everything it started), and most of their time is spent waiting for
 /// timers, so they run side by side, at most `options.jobs()` at once. A test
 /// marked `exclusive` measures the machine (CPU time, scheduler state): it
-/// runs after the others, beside other exclusive tests only (one per core,
-/// see `exclusive_at_once`), so that no other test's load skews its figures.
+/// runs alone after the others (see `exclusive_at_once`), so that no other
+/// test's load skews its figures.
 pub fn run_exercises(items: &[(&Exercise, &Target)], options: &Options) -> Vec<ExerciseReport> {
     run_exercises_with(items, options, &|_, _, _| {})
 }
@@ -314,14 +314,14 @@ struct Pass {
     exclusive: bool,
 }
 
-/// How many exclusive tests may run at once, with each other only: one per
-/// core, at most two. They measure their own program (its CPU time, its
-/// wakeups, its state, its threads); a correct program is idle there, and a
-/// wrong one that spins still gets a whole core of its own, far above every
-/// threshold, so they do not skew each other. What they must never share
-/// the machine with is the load of the other tests.
+/// How many exclusive tests may run at once, with each other only: one.
+/// Two at a time (one per core) ran the suite in 8 s instead of 10.5, but
+/// it let a wrong program through: 03's `one-thread` samples the program's
+/// threads from a sampler that shares the program's core, and another
+/// measuring test on the machine made it miss a thread that lives for
+/// microseconds (the catalogue's `helper-thread-per-accept` passed once).
 pub fn exclusive_at_once() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2)
+    1
 }
 
 impl Gate {
@@ -361,8 +361,8 @@ impl Drop for Pass {
 }
 
 /// Runs one test with its time limit, once the process's gate lets it in
-/// (at most `options.jobs()` at once; an `exclusive` test only beside
-/// other exclusive ones, see `exclusive_at_once`).
+/// (at most `options.jobs()` at once; an `exclusive` test alone, see
+/// `exclusive_at_once`).
 pub fn run_test(exercise: &Exercise, case: &'static TestCase, target: &Target, options: &Options) -> TestReport {
     let seed = test_seed(options.seed, case.id);
     let mut report = TestReport {

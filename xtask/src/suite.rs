@@ -75,12 +75,15 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         .map(|t| t.duration)
         .sum::<Duration>()
         / grader::runner::exclusive_at_once() as u32;
+    let at_once = match grader::runner::exclusive_at_once() {
+        1 => "alone".to_string(),
+        n => format!("{n} at a time, with each other only"),
+    };
     println!("\nwall time of the suite: {}", secs(wall));
     if let Some((id, d)) = critical {
         println!(
-            "critical path: {id} ({}), plus the exclusive tests after the rest, {} at a time, with each other only (about {})",
+            "critical path: {id} ({}), plus the exclusive tests after the rest, {at_once} (about {})",
             secs(d),
-            grader::runner::exclusive_at_once(),
             secs(exclusive)
         );
     }
