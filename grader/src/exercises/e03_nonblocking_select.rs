@@ -131,7 +131,7 @@ pub const TESTS: &[TestCase] = &[
         id: "slow-reader",
         scenario: "A client with a tiny receive buffer stops reading while another sends megabytes of lines; a third client must keep receiving them, and the slow one must get every byte, in order, once it reads again.",
         clauses: &[10],
-        points: 10,
+        points: 5,
         limit: Duration::from_secs(60),
         needs: &[],
         exclusive: false,
