@@ -785,3 +785,20 @@ pub fn watch_idle(ctx: &Ctx, program: &mut Program, while_: &str) -> Outcome {
         program,
     ))
 }
+
+/// Sends SIGSTOP or SIGCONT to the program (the tests that use it need
+/// Linux). A stopped program runs nothing: what clients send meanwhile waits
+/// in its sockets' receive queues.
+pub fn signal(pid: u32, which: &str) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use nix::sys::signal::{Signal, kill};
+        let sig = if which == "SIGSTOP" { Signal::SIGSTOP } else { Signal::SIGCONT };
+        kill(nix::unistd::Pid::from_raw(pid as i32), sig).map_err(io::Error::from)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (pid, which);
+        Err(io::Error::new(io::ErrorKind::Unsupported, "signals are Unix only"))
+    }
+}

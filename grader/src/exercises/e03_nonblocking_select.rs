@@ -131,7 +131,7 @@ pub const TESTS: &[TestCase] = &[
         id: "slow-reader",
         scenario: "A client with a tiny receive buffer stops reading while another sends megabytes of lines; a third client must keep receiving them, and the slow one must get every byte, in order, once it reads again.",
         clauses: &[10],
-        points: 10,
+        points: 5,
         limit: Duration::from_secs(60),
         needs: &[],
         exclusive: false,
@@ -139,6 +139,19 @@ pub const TESTS: &[TestCase] = &[
         hint: "Keep an outbox per client. In flush, write from its front and remove exactly the n bytes each write accepted; on WouldBlock stop and keep the rest, and ask poll for POLLOUT while the outbox is not empty.",
         docs_anchor: "a-client-that-never-reads",
         run: slow_reader,
+    },
+    TestCase {
+        id: "fair-turns",
+        scenario: "The grader stops your program (SIGSTOP); two clients each send 256 KiB of lines, more than 96 KiB of which wait in each one's receive queue; it lets the program go on (SIGCONT), and a third client must receive every line, with at most 96 KiB of the first sender's lines before the first line of the other.",
+        clauses: &[17],
+        points: 5,
+        limit: Duration::from_secs(30),
+        needs: &[Need::Linux],
+        exclusive: false,
+        concept: "A server that reads one client until WouldBlock serves it as long as it keeps sending: one busy client holds the whole loop while the others' lines wait. Reading a bounded amount per client per round of poll gives every ready client its turn.",
+        hint: "In read_available, stop after a fixed amount (say 64 KiB) even if more is waiting; poll reports the socket again next round, after the other clients had their turn.",
+        docs_anchor: "a-client-that-never-stops-sending",
+        run: fair_turns,
     },
     TestCase {
         id: "out-of-descriptors",
@@ -677,4 +690,194 @@ fn out_of_descriptors(ctx: &mut Ctx) -> Outcome {
     expect_line(&mut waiting, &delivered(&b, b"welcome\n"), "client 2's line")
         .map_err(|f| or_exited(ctx, &mut program, f, "at the end"))?;
     alive(ctx, &mut program, "at the end")
+}
+
+/// The bytes of its lines one client in `fair-turns` sends while the program
+/// is stopped: far more than any fair turn, and within the sender's send
+/// buffer so that the writes finish at once: what the program's receive
+/// queue does not take (128 KiB by default) fits in the sender's send buffer
+/// even where `net.core.wmem_max` caps SO_SNDBUF at its default of 208 KiB.
+const FAIR_SENT: usize = 256 * 1024;
+/// Each line of `fair-turns`, `\n` included.
+const FAIR_LINE: usize = 1024;
+/// The most bytes of one sender's lines clause 17 lets come before the
+/// first line of another sender whose lines were waiting too.
+const FAIR_TURN: usize = 96 * 1024;
+/// SO_SNDBUF asked for the two senders (the kernel doubles it, and caps it
+/// at twice `net.core.wmem_max`).
+const FAIR_SNDBUF: usize = 1024 * 1024;
+
+/// A sender of `fair-turns`: a large send buffer, set before connecting, and
+/// its greeting read.
+fn fair_sender(ctx: &Ctx, addr: SocketAddr, name: &str) -> Result<Member, Failure> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .map_err(|e| Failure::io(&format!("creating {name}'s socket"), &e))?;
+    socket
+        .set_send_buffer_size(FAIR_SNDBUF)
+        .map_err(|e| Failure::io("setting SO_SNDBUF", &e))?;
+    socket
+        .connect_timeout(&addr.into(), 5 * S)
+        .map_err(|e| Failure::io(&format!("{name} connecting to {addr}"), &e))?;
+    let stream: TcpStream = socket.into();
+    stream.set_write_timeout(Some(5 * S)).ok();
+    let local = stream.local_addr().map_err(|e| Failure::io("reading the client's address", &e))?;
+    let mut member = Member {
+        stream,
+        local,
+        pending: Vec::new(),
+    };
+    let (got, _) = member.read_lines(1, Instant::now() + crate::chat::DELIVERY);
+    let hello = format!("hello {local}\n").into_bytes();
+    if got.first() != Some(&hello) {
+        return Err(Failure::new(format!(
+            "{name} ({local}) expected the greeting {}; got {}",
+            transcript::escape(&hello),
+            escape_lines(&got)
+        )));
+    }
+    ctx.step(format!("{name} joined from {local} (SO_SNDBUF {} KiB asked)", FAIR_SNDBUF / 1024));
+    Ok(member)
+}
+
+/// The lines `fair-turns` has one sender send: numbered, `tag` first.
+fn fair_lines(tag: u8) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(FAIR_SENT);
+    for i in 0..FAIR_SENT / FAIR_LINE {
+        let mut line = format!("{}{i:06} ", tag as char).into_bytes();
+        line.resize(FAIR_LINE - 1, tag);
+        line.push(b'\n');
+        bytes.extend_from_slice(&line);
+    }
+    bytes
+}
+
+fn fair_turns(ctx: &mut Ctx) -> Outcome {
+    let (mut program, addr) = start(ctx)?;
+    let pid = program.pid();
+    let mut watcher = Member::connect(addr).map_err(|e| Failure::io(&format!("the watcher connecting to {addr}"), &e))?;
+    let (got, _) = watcher.read_lines(1, Instant::now() + crate::chat::DELIVERY);
+    if got.first().map(|l| l.starts_with(b"hello ")) != Some(true) {
+        return Err(or_exited(
+            ctx,
+            &mut program,
+            Failure::new(format!("the watcher expected its greeting; got {}", escape_lines(&got))),
+            "greeting the watcher",
+        ));
+    }
+    let mut a = fair_sender(ctx, addr, "sender A")?;
+    let mut b = fair_sender(ctx, addr, "sender B")?;
+    let lines_a = fair_lines(b'a');
+    let lines_b = fair_lines(b'b');
+    crate::chat::signal(pid, "SIGSTOP").map_err(|e| Failure::new(format!("the grader could not stop your program (SIGSTOP): {e}")))?;
+    // kill(2) returns before the program stops: a program on its way into
+    // poll would still see readable sockets there, and act on that list
+    // after SIGCONT. So no byte is sent until the kernel shows it stopped
+    // (state `T` in /proc/PID/stat).
+    let stopping = Instant::now() + 5 * S;
+    loop {
+        let state = match procfs::cpu_and_state(pid) {
+            Ok((_, state)) => state,
+            Err(e) => {
+                let _ = crate::chat::signal(pid, "SIGCONT");
+                return Err(e);
+            }
+        };
+        if state == 'T' {
+            break;
+        }
+        if Instant::now() >= stopping {
+            let _ = crate::chat::signal(pid, "SIGCONT");
+            return Err(or_exited(
+                ctx,
+                &mut program,
+                Failure::new(format!("your program did not stop within 5 s of SIGSTOP (its state: {state})")),
+                "stopping it",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let written = a.stream.write_all(&lines_a).and_then(|()| b.stream.write_all(&lines_b));
+    // Wait until the kernel has moved more than a turn's worth of each
+    // sender's lines into the program's receive queues (Recv-Q in `ss -tn`),
+    // from where a program that reads a client until WouldBlock must take
+    // them all before it reads the other. If a queue holds less (a receive
+    // buffer smaller than Linux's default 128 KiB), go on once the queues
+    // stop growing: a fair program passes either way.
+    let queued = |m: &Member| crate::sockdiag::tcp_queues(addr, m.local).map_or(0, |q| q.unread as usize);
+    let enough = FAIR_TURN + FAIR_LINE;
+    let until = Instant::now() + S;
+    let mut last = (0, 0);
+    let mut still = 0;
+    loop {
+        let now = (queued(&a), queued(&b));
+        if (now.0 > enough && now.1 > enough) || Instant::now() >= until || still >= 50 {
+            last = now;
+            break;
+        }
+        still = if now == last && now.0 > 0 && now.1 > 0 { still + 1 } else { 0 };
+        last = now;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let _ = crate::chat::signal(pid, "SIGCONT");
+    written.map_err(|e| Failure::io("the senders writing their lines while your program was stopped", &e))?;
+    ctx.step(format!(
+        "the grader stopped your program (SIGSTOP); senders A and B each wrote {} KiB of {FAIR_LINE}-byte lines; its receive queues held {} and {} bytes; it was let go on (SIGCONT)",
+        FAIR_SENT / 1024, last.0, last.1
+    ));
+    let total = 2 * FAIR_SENT / FAIR_LINE;
+    let (got, complete) = watcher.read_lines(total, Instant::now() + 20 * S);
+    let prefix_a = format!("{}: ", a.local).into_bytes();
+    let prefix_b = format!("{}: ", b.local).into_bytes();
+    let mut runs: Vec<(u8, usize)> = Vec::new();
+    for line in &got {
+        let tag = if line.starts_with(&prefix_a) {
+            b'a'
+        } else if line.starts_with(&prefix_b) {
+            b'b'
+        } else {
+            return Err(Failure::new(format!(
+                "the watcher received {}, which is neither `{}: ...` nor `{}: ...` (clause 3)",
+                transcript::escape(&line[..line.len().min(80)]),
+                a.local,
+                b.local
+            )));
+        };
+        match runs.last_mut() {
+            Some((t, n)) if *t == tag => *n += FAIR_LINE,
+            _ => runs.push((tag, FAIR_LINE)),
+        }
+    }
+    if !complete {
+        return Err(or_exited(
+            ctx,
+            &mut program,
+            Failure::new(format!(
+                "the watcher received {} of the {total} lines the two senders sent (clause 3)",
+                got.len()
+            )),
+            "relaying the senders' lines",
+        ));
+    }
+    let (first, run) = runs[0];
+    let name = |t: u8| if t == b'a' { "A" } else { "B" };
+    if run > FAIR_TURN {
+        let other = if first == b'a' { "B" } else { "A" };
+        return Err(Failure::new(format!(
+            "the watcher received {} KiB of sender {}'s lines ({} lines) before the first line of sender {other}, \
+             although both senders' lines were waiting in your program's receive queues when it went on; \
+             at most {} KiB of one client may come first. Your program reads one client for as long as it has \
+             bytes waiting, so a client that never stops sending would hold up everybody else.",
+            run / 1024,
+            name(first),
+            run / FAIR_LINE,
+            FAIR_TURN / 1024
+        )));
+    }
+    ctx.step(format!(
+        "the watcher received {} KiB of sender {}'s lines before the first of the other's, and every line of both",
+        run / 1024,
+        name(first)
+    ));
+    Ok(())
 }

@@ -375,4 +375,16 @@ fn wait_for_events_with_poll(listener: &TcpListener, clients: &[Client]) -> io::
         caught_by: "asleep-while-queued",
         clause: 16,
     },
+    // Reads a client until WouldBlock: the per-round cap never applies
+    // (`taken` stays 0), so a client whose bytes keep coming is read for as
+    // long as they come, and the others' lines wait.
+    Mutant {
+        name: "reads-until-wouldblock",
+        exercise: EX,
+        mistake: "reads each client until WouldBlock, with no cap per round",
+        file: MAIN,
+        replace: &[("                    taken += n;", "                    taken *= n;")],
+        caught_by: "fair-turns",
+        clause: 17,
+    },
 ];
