@@ -10,7 +10,7 @@
 
 use crate::chat::{
     DELIVERY, Member, S, alive, broadcast, crowd_says_hi, delivered, disconnects, escape_lines, framing, join, join_with_small_window,
-    no_busy_loop, note_process, one_thread, or_exited, read_expecting, start,
+    no_busy_loop, note_process, one_thread, or_exited, read_expecting, signal, start,
 };
 use crate::ctx::{Ctx, Failure, Outcome};
 use crate::fdlimit;
@@ -638,21 +638,6 @@ impl Drop for FilesReserved {
         let mut held = lock.lock().unwrap_or_else(|e| e.into_inner());
         *held = held.saturating_sub(self.0);
         freed.notify_all();
-    }
-}
-
-/// Sends SIGSTOP or SIGCONT to the program (the tests that use it need Linux).
-fn signal(pid: u32, which: &str) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use nix::sys::signal::{Signal, kill};
-        let sig = if which == "SIGSTOP" { Signal::SIGSTOP } else { Signal::SIGCONT };
-        kill(nix::unistd::Pid::from_raw(pid as i32), sig).map_err(io::Error::from)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (pid, which);
-        Err(io::Error::new(io::ErrorKind::Unsupported, "signals are Unix only"))
     }
 }
 
