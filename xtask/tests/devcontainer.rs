@@ -23,7 +23,7 @@ fn tools() -> Vec<(String, Vec<String>)> {
 /// Commands every image has (coreutils, the shell) or that the base image
 /// brings (cargo).
 const BUILT_IN: &[&str] = &[
-    "cargo", "printf", "head", "tail", "grep", "echo", "cmp", "cat", "ls", "kill", "sleep", "wc", "mkdir", "cut", "rm",
+    "cargo", "printf", "head", "tail", "grep", "echo", "cmp", "cat", "ls", "kill", "sleep", "wc", "mkdir", "cut", "rm", "yes", "uniq",
     // mawk is "required" priority in Debian: every Debian image has awk.
     "awk",
 ];
