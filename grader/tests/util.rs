@@ -230,7 +230,11 @@ pub fn assert_all_caught(mutants: &[Mutant]) {
             let mutants: Vec<&Mutant> = work.iter().map(|(m, _)| *m).collect();
             let built = build_all(&mutants, "catalogue");
             eprintln!("{} mutants built in {:.1} s", mutants.len(), started.elapsed().as_secs_f64());
-            for ((mutant, case), built) in work.into_iter().zip(built) {
+            // The exclusive ones first, so that they are all at the gate
+            // before the workers take the others (see below).
+            let mut built: Vec<_> = work.into_iter().zip(built).collect();
+            built.sort_by_key(|((_, case), _)| !case.exclusive);
+            for ((mutant, case), built) in built {
                 match built {
                     Ok(target) => {
                         let _ = built_tx.send((mutant, case, target));
@@ -239,22 +243,33 @@ pub fn assert_all_caught(mutants: &[Mutant]) {
                 }
             }
         });
+        let judge = move |mutant: &Mutant, case: &'static grader::registry::TestCase, target: Target| {
+            let started = std::time::Instant::now();
+            let verdict = mutant.verdict(case, &target);
+            eprintln!(
+                "mutant {}: ran {} in {:.1} s",
+                mutant.name,
+                case.id,
+                started.elapsed().as_secs_f64()
+            );
+            if let Some(problem) = verdict {
+                problems.lock().unwrap_or_else(|p| p.into_inner()).push(problem);
+            }
+        };
         for _ in 0..options().jobs() {
             let built_rx = &built_rx;
             scope.spawn(move || {
                 loop {
                     let next = built_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                     let Ok((mutant, case, target)) = next else { break };
-                    let started = std::time::Instant::now();
-                    let verdict = mutant.verdict(case, &target);
-                    eprintln!(
-                        "mutant {}: ran {} in {:.1} s",
-                        mutant.name,
-                        case.id,
-                        started.elapsed().as_secs_f64()
-                    );
-                    if let Some(problem) = verdict {
-                        problems.lock().unwrap_or_else(|p| p.into_inner()).push(problem);
+                    if case.exclusive {
+                        // Each on a thread of its own, all at once: they wait
+                        // at the runner's gate together, so the tests running
+                        // in the process drain once for the whole batch, not
+                        // once per mutant (a drain can wait out a 30 s test).
+                        scope.spawn(move || judge(mutant, case, target));
+                    } else {
+                        judge(mutant, case, target);
                     }
                 }
             });
