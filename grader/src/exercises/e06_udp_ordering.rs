@@ -28,6 +28,13 @@ const S: Duration = Duration::from_secs(1);
 /// Part 2's time bound for 200 messages at 20% loss each way (stated in the chapter).
 const RELIABLE_BOUND: Duration = Duration::from_secs(30);
 
+/// How long part 2's sender may send nothing while it runs. A sender that
+/// still has a message unacknowledged retransmits it every --rto-ms (100 ms
+/// there), and one that has none left exits: either way it is never quiet
+/// for long. Fifty timers of silence decide the test then and there instead
+/// of at the 30 s bound (a sender without timers stalls after its first loss).
+const RELIABLE_SILENCE: Duration = Duration::from_secs(5);
+
 pub const TESTS: &[TestCase] = &[
     TestCase {
         id: "sender",
@@ -1161,12 +1168,18 @@ fn reliable(ctx: &mut Ctx) -> Outcome {
         &[],
     )?;
     let lines = RefCell::new(Lines::default());
+    let mut silent = None;
     let status = loop {
         poll_lines(ctx, &mut receiver, &lines, Duration::from_millis(100))?;
         if let Some(status) = sender.poll_exit() {
             break Some(status);
         }
         if started.elapsed() >= RELIABLE_BOUND {
+            break None;
+        }
+        let last = proxy.last_forward().unwrap_or(started).max(started);
+        if last.elapsed() >= RELIABLE_SILENCE && sender.poll_exit().is_none() {
+            silent = Some(last.elapsed());
             break None;
         }
     };
@@ -1188,6 +1201,14 @@ fn reliable(ctx: &mut Ctx) -> Outcome {
         return Err(Failure::new(format!(
             "your reliable receiver reported sequence number {seq} lost; in part 2 nothing may be lost: the sender retransmits until it is acknowledged"
         )));
+    }
+    if let (None, Some(quiet)) = (status, silent) {
+        return Err(Failure::new(format!(
+            "your sender was still running but had sent nothing for {:.1} s, while {} of {COUNT} messages had been delivered; with --rto-ms 100 a message not yet acknowledged is sent again every 100 ms, and a sender with nothing left to send exits",
+            quiet.as_secs_f64(),
+            verdict.delivered
+        ))
+        .hint("Give every message in flight a timer: wait for acknowledgements no longer than the earliest timer, retransmit each message whose timer has run out, and exit once every message is acknowledged."));
     }
     let Some(status) = status else {
         return Err(Failure::new(format!(
@@ -1308,6 +1329,15 @@ fn gives_up(ctx: &mut Ctx) -> Outcome {
         }
         if let Some(status) = sender.poll_exit() {
             break status;
+        }
+        // A copy beyond the last retransmission decides it now.
+        if copies.len() as u64 > RETRIES + 1 {
+            return Err(Failure::new(format!(
+                "your sender had sent the one message {} times to a peer that never answers; with --max-retries {RETRIES} it sends it {} times at most (once, then {RETRIES} retransmissions) and then gives up",
+                copies.len(),
+                RETRIES + 1
+            ))
+            .hint("Count retransmissions per message; give up when a message that has been retransmitted --max-retries times is still unacknowledged when its timer runs out."));
         }
         if started.elapsed() >= wait {
             return Err(Failure::new(format!(
