@@ -468,9 +468,12 @@ impl Cell {
         }
         // Directly in the temporary folder, not in `run_dir`: a process that
         // never calls `cleanup` (a test binary) then leaves nothing behind.
-        let dir = std::env::temp_dir().join(format!("socklings-test-{}-{}", std::process::id(), next_id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir(&dir)?;
+        // A name no program can guess, made with mkdir (which never follows
+        // or reuses what is there) and mode 0700.
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("socklings-test-{}-", std::process::id()))
+            .tempdir()?
+            .keep();
         // Recorded first, so that `finish` removes it even if what follows fails.
         state.scratch = Some(dir.clone());
         use std::os::unix::fs::PermissionsExt;

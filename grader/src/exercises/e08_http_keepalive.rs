@@ -1245,16 +1245,17 @@ fn wrk_no_errors(ctx: &mut Ctx) -> Outcome {
     let site = site(ctx)?;
     let (_program, addr) = start(ctx, &site, LONG_IDLE)?;
     // The script lives outside the scratch folder, where the program cannot
-    // change what wrk runs.
-    let script = std::env::temp_dir().join(format!("socklings-wrk-{}-{:x}.lua", std::process::id(), ctx.seed));
-    std::fs::write(&script, WRK_SCRIPT).map_err(|e| Failure::io("writing wrk's script", &e))?;
-    struct Remove(PathBuf);
-    impl Drop for Remove {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-    let _remove = Remove(script.clone());
+    // change what wrk runs, under a name it cannot guess (created with
+    // O_EXCL, so not through a link planted in the temporary folder); it is
+    // removed when `file` is dropped.
+    let mut file = tempfile::Builder::new()
+        .prefix("socklings-wrk-")
+        .suffix(".lua")
+        .tempfile()
+        .map_err(|e| Failure::io("creating wrk's script", &e))?;
+    file.write_all(WRK_SCRIPT.as_bytes())
+        .map_err(|e| Failure::io("writing wrk's script", &e))?;
+    let script = file.path().to_path_buf();
     let args: Vec<String> = [
         "-t2",
         "-c8",
