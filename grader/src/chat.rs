@@ -731,8 +731,20 @@ pub fn watch_idle(ctx: &Ctx, program: &mut Program, while_: &str) -> Outcome {
     alive(ctx, program, &format!("{while_}, before the grader watched it"))?;
     // Give the program a moment to finish what it was doing: wait (up to
     // 3 s) until it is asleep. A busy program never is; that is measured next.
+    // One that has exited (a zombie, or gone) will not: it is told so at once.
     let settle = Instant::now() + 3 * S;
-    while Instant::now() < settle && procfs::cpu_and_state(pid)?.1 != 'S' {
+    loop {
+        let state = procfs::cpu_and_state(pid).map(|(_, state)| state).unwrap_or('X');
+        if state == 'S' || Instant::now() >= settle {
+            break;
+        }
+        if matches!(state, 'Z' | 'X') {
+            // Its exit reaches the grader a moment later; the checks after
+            // the watch stand guard if it has not come by then.
+            let _ = program.wait_exit(2 * S);
+            alive(ctx, program, &format!("{while_}, before the grader watched it"))?;
+            break;
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
     let window = S;

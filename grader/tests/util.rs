@@ -129,13 +129,6 @@ impl Mutant {
         Ok((package, dir))
     }
 
-    /// Builds the mutant, runs the hidden test meant to catch it, and asserts
-    /// that it fails (not passes, not skipped). See [`assert_all_caught`].
-    #[allow(dead_code)]
-    pub fn assert_caught(&self) {
-        assert_all_caught(std::slice::from_ref(self));
-    }
-
     /// The hidden test meant to catch this mistake, after checking that it
     /// checks the clause the mistake breaks (so the trace clause → test →
     /// mutant holds).
@@ -197,57 +190,81 @@ impl Mutant {
     }
 }
 
-/// Proves that each mutant fails the hidden test meant to catch it.
+/// Proves that each mutant of every catalogue fails the hidden test meant
+/// to catch it.
 ///
 /// Most of a mutant's time goes to waiting (for a timeout it should have
-/// set, for a reply it never sends), so the mutants are built one after
-/// another on one thread (cargo builds one thing at a time in a target
-/// directory anyway) while the ones already built run side by side, as many
-/// at once as `check` runs tests; exclusive tests still run alone (the
-/// runner's gate). Every mutant is tried and all that escape are listed.
-/// `SOCKLINGS_MUTANT=TEXT` keeps only the mutants whose name contains TEXT.
-pub fn assert_all_caught(mutants: &[Mutant]) {
+/// set, for a reply it never sends), so one thread builds each exercise's
+/// mutants in turn (one cargo per exercise, which uses every core) while
+/// the ones already built run side by side, as many at once as `check`
+/// runs tests. Mutants of exclusive tests (those that measure the machine:
+/// threads, CPU time, wake-ups) wait until every build is over, then go to
+/// the runner's gate all together: they run alone, one after another, on a
+/// machine no compiler shares, and the tests in flight drain once for the
+/// whole batch instead of once per mutant. Every mutant is tried and all
+/// that escape are listed.
+/// `SOCKLINGS_MUTANT=TEXT` keeps only the mutants whose `NN/name` (the
+/// exercise's number, a slash, the mutant's name) contains TEXT: `03/`
+/// selects exercise 03's catalogue, `busy-loop` that mutant in every one.
+pub fn assert_all_caught(catalogues: &[&'static [Mutant]]) {
     let filter = std::env::var("SOCKLINGS_MUTANT").ok();
-    let chosen: Vec<&Mutant> = mutants
-        .iter()
-        .filter(|m| filter.as_deref().is_none_or(|f| m.name.contains(f)))
-        .collect();
     let mut problems: Vec<String> = Vec::new();
-    let mut work = Vec::new();
-    for mutant in chosen {
-        match mutant.case() {
-            Ok(case) => work.push((mutant, case)),
-            Err(e) => problems.push(e),
+    // Each exercise's chosen mutants with their cases, in catalogue order.
+    let mut work: Vec<Vec<(&'static Mutant, &'static grader::registry::TestCase)>> = Vec::new();
+    for catalogue in catalogues {
+        let mut chosen = Vec::new();
+        for mutant in catalogue.iter() {
+            let label = format!("{}/{}", exercise(mutant.exercise).number(), mutant.name);
+            if filter.as_deref().is_some_and(|f| !label.contains(f)) {
+                continue;
+            }
+            match mutant.case() {
+                Ok(case) => chosen.push((mutant, case)),
+                Err(e) => problems.push(e),
+            }
+        }
+        if !chosen.is_empty() {
+            work.push(chosen);
         }
     }
     let problems = std::sync::Mutex::new(problems);
-    let (built_tx, built_rx) = std::sync::mpsc::channel::<(&Mutant, &'static grader::registry::TestCase, Target)>();
+    type Built = (&'static Mutant, &'static grader::registry::TestCase, Target);
+    let (built_tx, built_rx) = std::sync::mpsc::channel::<Built>();
     let built_rx = std::sync::Mutex::new(built_rx);
     std::thread::scope(|scope| {
         let problems = &problems;
         scope.spawn(move || {
-            let started = std::time::Instant::now();
-            let mutants: Vec<&Mutant> = work.iter().map(|(m, _)| *m).collect();
-            let built = build_all(&mutants, "catalogue");
-            eprintln!("{} mutants built in {:.1} s", mutants.len(), started.elapsed().as_secs_f64());
-            // The exclusive ones first, so that they are all at the gate
-            // before the workers take the others (see below).
-            let mut built: Vec<_> = work.into_iter().zip(built).collect();
-            built.sort_by_key(|((_, case), _)| !case.exclusive);
-            for ((mutant, case), built) in built {
-                match built {
-                    Ok(target) => {
-                        let _ = built_tx.send((mutant, case, target));
+            let mut exclusive: Vec<Built> = Vec::new();
+            for chosen in work {
+                let started = std::time::Instant::now();
+                let mutants: Vec<&Mutant> = chosen.iter().map(|(m, _)| *m).collect();
+                let built = build_all(&mutants, "catalogue");
+                eprintln!(
+                    "{}: {} mutants built in {:.1} s",
+                    mutants[0].exercise,
+                    mutants.len(),
+                    started.elapsed().as_secs_f64()
+                );
+                for ((mutant, case), built) in chosen.into_iter().zip(built) {
+                    match built {
+                        Ok(target) if case.exclusive => exclusive.push((mutant, case, target)),
+                        Ok(target) => {
+                            let _ = built_tx.send((mutant, case, target));
+                        }
+                        Err(e) => problems.lock().unwrap_or_else(|p| p.into_inner()).push(e),
                     }
-                    Err(e) => problems.lock().unwrap_or_else(|p| p.into_inner()).push(e),
                 }
+            }
+            for built in exclusive {
+                let _ = built_tx.send(built);
             }
         });
         let judge = move |mutant: &Mutant, case: &'static grader::registry::TestCase, target: Target| {
             let started = std::time::Instant::now();
             let verdict = mutant.verdict(case, &target);
             eprintln!(
-                "mutant {}: ran {} in {:.1} s",
+                "mutant {}/{}: ran {} in {:.1} s",
+                exercise(mutant.exercise).number(),
                 mutant.name,
                 case.id,
                 started.elapsed().as_secs_f64()
@@ -263,10 +280,8 @@ pub fn assert_all_caught(mutants: &[Mutant]) {
                     let next = built_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                     let Ok((mutant, case, target)) = next else { break };
                     if case.exclusive {
-                        // Each on a thread of its own, all at once: they wait
-                        // at the runner's gate together, so the tests running
-                        // in the process drain once for the whole batch, not
-                        // once per mutant (a drain can wait out a 30 s test).
+                        // Each on a thread of its own, all at once: they
+                        // wait at the gate together (see above).
                         scope.spawn(move || judge(mutant, case, target));
                     } else {
                         judge(mutant, case, target);
