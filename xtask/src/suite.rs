@@ -88,7 +88,14 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         );
     }
     if !all_passed {
-        println!("(some test did not pass: run `cargo xtask check --solutions` to see which)");
+        // Named with what went wrong: a benchmark run many times is how a
+        // test that fails once in a while is found.
+        println!("\nnot passed (the reference answers must pass every test; this is a flaky test or a broken machine):");
+        for test in reports.iter().flat_map(|r| &r.tests) {
+            if !matches!(test.status, Status::Passed | Status::Skipped) {
+                println!("  {} ({}, {}): {}", test.id, test.status.word(), secs(test.duration), test.summary);
+            }
+        }
     }
     Ok(if all_passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
