@@ -909,7 +909,16 @@ fn slow_peer_alive(ctx: &mut Ctx) -> Outcome {
         last = Instant::now();
         sent += answer.len();
     }
-    conn.shutdown_write()?;
+    // A reset here (ENOTCONN) means the watcher closed the connection with
+    // the peer's last answer unread: it gave up on a live peer.
+    conn.shutdown_write().map_err(|f| {
+        Failure::new(format!(
+            "{}: the connection was reset after the peer's last answer ({}), so your watcher had closed it with that answer unread{}; the peer answered ping {misses} of every silence, so it was never dead",
+            f.summary,
+            transcript::escape(answers[answers.len() - 1]),
+            ended_note(&mut program)
+        ))
+    })?;
     expect_reply(&mut conn, &mut program, sent)?;
     expect_ended(
         &mut program,
