@@ -33,7 +33,7 @@ for learners:
         [--only thread,poll,epoll] [--no-write]
                       the same chat room served by a thread per client, poll (03)
                       and epoll (10); writes docs/src/concepts/scaling-designs.md
-  bench --suite [--jobs N]
+  bench --suite [--jobs N] [--tests]
                       time the hidden suite against the reference answers
   reset EX            put the stub back; your version goes to a backup folder
 

@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 
 pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
     let mut jobs = 0;
+    let mut every_test = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--suite" => {}
+            "--tests" => every_test = true,
             "--jobs" => {
                 let v = it.next().ok_or("--jobs needs a number")?;
                 jobs = v.parse().map_err(|_| format!("--jobs needs a number, not `{v}`"))?;
@@ -39,8 +41,21 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         ..Options::default()
     };
     let started = Instant::now();
-    let reports = runner::run_exercises(&items, &options);
+    // When each test ended (its start is that minus its duration): a test
+    // that failed is printed with the tests that ran beside it.
+    let ended = std::sync::Mutex::new(std::collections::HashMap::new());
+    let reports = runner::run_exercises_with(&items, &options, &|_, _, report| {
+        ended
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(report.id.clone(), started.elapsed());
+    });
     let wall = started.elapsed();
+    let ended = ended.into_inner().unwrap_or_else(|p| p.into_inner());
+    let span = |id: &str, duration: Duration| {
+        let end = ended.get(id).copied().unwrap_or_default();
+        (end.saturating_sub(duration), end)
+    };
     let secs = |d: Duration| format!("{:.2} s", d.as_secs_f64());
     println!("hidden suite against solutions/, {} tests at a time\n", options.jobs());
     println!("{:<26} {:>6} {:>10} {:>10}  longest test", "exercise", "tests", "sum", "longest");
@@ -79,6 +94,15 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         1 => "alone".to_string(),
         n => format!("{n} at a time, with each other only"),
     };
+    if every_test {
+        // Longest first: what to shorten next.
+        let mut all: Vec<_> = reports.iter().flat_map(|r| &r.tests).collect();
+        all.sort_by_key(|t| std::cmp::Reverse(t.duration));
+        println!("\n{:<48} {:>10}", "test", "time");
+        for t in all {
+            println!("{:<48} {:>10}", t.id, secs(t.duration));
+        }
+    }
     println!("\nwall time of the suite: {}", secs(wall));
     if let Some((id, d)) = critical {
         println!(
@@ -93,7 +117,25 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
         println!("\nnot passed (the reference answers must pass every test; this is a flaky test or a broken machine):");
         for test in reports.iter().flat_map(|r| &r.tests) {
             if !matches!(test.status, Status::Passed | Status::Skipped) {
-                println!("  {} ({}, {}): {}", test.id, test.status.word(), secs(test.duration), test.summary);
+                let (from, to) = span(&test.id, test.duration);
+                println!(
+                    "  {} ({}, {:.2}-{:.2} s into the run): {}",
+                    test.id,
+                    test.status.word(),
+                    from.as_secs_f64(),
+                    to.as_secs_f64(),
+                    test.summary
+                );
+                let beside: Vec<String> = reports
+                    .iter()
+                    .flat_map(|r| &r.tests)
+                    .filter(|other| other.id != test.id)
+                    .filter_map(|other| {
+                        let (a, b) = span(&other.id, other.duration);
+                        (a < to && b > from).then(|| format!("{} ({:.2}-{:.2} s)", other.id, a.as_secs_f64(), b.as_secs_f64()))
+                    })
+                    .collect();
+                println!("    beside it: {}", beside.join(", "));
             }
         }
     }
