@@ -722,10 +722,17 @@ pub fn wakeups(pid: u32) -> Result<u64, Failure> {
 /// a second; an accepted poll timeout of 100 ms wakes 10 times.
 pub const WAKEUPS_PER_SECOND: u64 = 40;
 
-/// Watches the program for one second in which it has nothing to do
+/// How long an idle program is watched. Half a second is 50 samples of its
+/// state and 50 clock ticks; the wrong programs sit far from every threshold
+/// (a busy loop: runnable in nearly every sample; a loop that naps 1 ms:
+/// about 500 wakeups), so a longer window would only make the suite slower
+/// (these tests run alone, see `TestCase::exclusive`).
+pub const IDLE_WINDOW: Duration = Duration::from_millis(500);
+
+/// Watches the program for `IDLE_WINDOW` in which it has nothing to do
 /// (`while_` says why not) and fails unless it sleeps: under 10% of the time
 /// in CPU, runnable in under half of the samples of its state, fewer than
-/// `WAKEUPS_PER_SECOND` wakeups.
+/// `WAKEUPS_PER_SECOND` wakeups a second.
 pub fn watch_idle(ctx: &Ctx, program: &mut Program, while_: &str) -> Outcome {
     let pid = program.pid();
     alive(ctx, program, &format!("{while_}, before the grader watched it"))?;
@@ -747,7 +754,7 @@ pub fn watch_idle(ctx: &Ctx, program: &mut Program, while_: &str) -> Outcome {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    let window = S;
+    let window = IDLE_WINDOW;
     let (cpu_before, _) = procfs::cpu_and_state(pid)?;
     let woke_before = wakeups(pid)?;
     let started = Instant::now();

@@ -149,7 +149,7 @@ pub const TESTS: &[TestCase] = &[
     },
     TestCase {
         id: "no-busy-loop",
-        scenario: "One client of twenty leaves and the other nineteen stay connected and idle; the program sleeps: over one second it uses almost no CPU time, is seldom runnable, and hardly wakes up.",
+        scenario: "One client of twenty leaves and the other nineteen stay connected and idle; the program sleeps: over half a second it uses almost no CPU time, is seldom runnable, and hardly wakes up.",
         clauses: &[12],
         points: 10,
         limit: Duration::from_secs(20),
