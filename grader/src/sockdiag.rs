@@ -161,7 +161,16 @@ mod linux {
             return None;
         }
         // struct inet_diag_msg after the header: family, state, timer,
-        // retrans (4), id (48), expires (4), rqueue (4), wqueue (4), ...
+        // retrans (4), id (48: sport, dport, ...), expires (4), rqueue (4),
+        // wqueue (4), ...
+        // The kernel looks the id up as an arriving segment would be: when
+        // no connection has these addresses (it was reset or closed), the
+        // listener on the local port answers. That is not the socket asked
+        // for (its queues are the accept queue and the backlog).
+        let dport = u16::from_be_bytes([*reply.get(16 + 6)?, *reply.get(16 + 7)?]);
+        if dport != remote.port() {
+            return Some(None);
+        }
         let field = |at: usize| -> Option<u64> {
             let at = 16 + at;
             Some(u32::from_ne_bytes(reply.get(at..at + 4)?.try_into().ok()?) as u64)
@@ -307,6 +316,11 @@ mod tests {
         // A pair that does not exist.
         let nowhere: SocketAddr = "127.0.0.1:1".parse().unwrap();
         assert_eq!(tcp_queues(nowhere, remote), None);
+        // A connection reset (no TIME-WAIT) is gone at once, although a
+        // listener still has its local address: the listener is not it.
+        socket2::SockRef::from(&server).set_linger(Some(Duration::ZERO)).unwrap();
+        drop(server);
+        assert!(tcp_queues(local, remote).is_none(), "a reset connection answered as the listener");
     }
 
     /// A `connect` to a listener whose socket filter drops SYNs stays in
