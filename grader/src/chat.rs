@@ -726,7 +726,7 @@ pub const WAKEUPS_PER_SECOND: u64 = 40;
 /// state and 50 clock ticks; the wrong programs sit far from every threshold
 /// (a busy loop: runnable in nearly every sample; a loop that naps 1 ms:
 /// about 500 wakeups), so a longer window would only make the suite slower
-/// (these tests run alone, see `TestCase::exclusive`).
+/// (these tests run apart from the shared ones, see `registry::Sharing`).
 pub const IDLE_WINDOW: Duration = Duration::from_millis(500);
 
 /// Watches the program for `IDLE_WINDOW` in which it has nothing to do

@@ -19,11 +19,8 @@ pub struct TestCase {
     /// Wall-clock limit, counted from the test's start (never including builds).
     pub limit: Duration,
     pub needs: &'static [Need],
-    /// The test measures the machine (the program's CPU time, wakeups,
-    /// scheduler state or threads, which other tests' load would skew): it
-    /// runs alone, after the others (`runner::exclusive_at_once`). Every
-    /// other test runs side by side.
-    pub exclusive: bool,
+    /// Whether the test may run beside others (see `Sharing`).
+    pub sharing: Sharing,
     /// The idea a failure means the learner is missing.
     pub concept: &'static str,
     /// What to try, shown after a failure unless the failure has its own hint.
@@ -39,4 +36,33 @@ pub fn tests_for(exercise_id: &str) -> Option<&'static [TestCase]> {
         .iter()
         .find(|(id, _)| *id == exercise_id)
         .map(|(_, tests)| *tests)
+}
+
+/// How a hidden test shares the machine with other tests, declared as data
+/// so that the runner can schedule them (`runner::run_exercises`) and the
+/// gate can hold whoever runs them (`runner::run_test`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// Most tests: they wait for timers and for the program, so they run
+    /// side by side, at most `Options::jobs()` at once.
+    Shared,
+    /// Measures the program (its CPU time, wakeups, scheduler state), which
+    /// the load of the shared tests would skew: runs after them, beside at
+    /// most `runner::MEASURING_AT_ONCE - 1` other measuring test. Two idle
+    /// watches side by side do not disturb each other: a sleeping program's
+    /// figures are zero however busy the machine is, and a busy one is
+    /// runnable in every sample even on a shared core.
+    Measures,
+    /// Samples the program from a CPU it shares with it (`chat::share_cpu`,
+    /// 03's and 10's `one-thread`): any other test on that CPU would take
+    /// the sampler's turns and let a thread that lives for microseconds go
+    /// unseen (it happened with two measuring tests at once), so nothing else runs.
+    Alone,
+}
+
+impl Sharing {
+    /// Runs after the shared tests (measuring or alone).
+    pub fn apart(self) -> bool {
+        self != Sharing::Shared
+    }
 }

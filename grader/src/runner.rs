@@ -1,7 +1,8 @@
 //! Runs an exercise's hidden tests against a built program and collects verdicts.
 //!
-//! Tests run side by side (`run_exercises`), except those marked exclusive,
-//! which run alone, after the others. Each test runs on its own thread so the runner can
+//! Tests run side by side (`run_exercises`), except those that measure the
+//! program or sample it (`registry::Sharing`), which run after the others,
+//! two at a time or alone. Each test runs on its own thread so the runner can
 //! enforce its time limit from outside: when the limit passes, the runner kills every process group
 //! the test started (which also unblocks the test's socket reads) and records
 //! "timed out" with the transcript so far. The clock starts only after the
@@ -12,7 +13,7 @@ use crate::ctx::{Ctx, Failure};
 use crate::manifest::Exercise;
 use crate::platform::Need;
 use crate::process::Panic;
-use crate::registry::{self, TestCase};
+use crate::registry::{self, Sharing, TestCase};
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -138,8 +139,10 @@ impl Options {
     /// The number of tests run at once. Most tests spend their time waiting
     /// for timers and for the program under test, not computing: on 2 cores,
     /// 8 at once ran the suite in 10–13 s (4 at once: 14 s) and still
-    /// passed with two busy loops on both cores. Tests that measure the
-    /// machine run apart anyway (`TestCase::exclusive`).
+    /// passed with two busy loops on both cores; 12 at once ran it in 7.9 s
+    /// but a correct program failed twice in 100 runs (a heartbeat answered
+    /// more than 200 ms late, a loss reported 560 ms late), so 8 it is.
+    /// Tests that measure the machine run apart anyway (`TestCase::sharing`).
     pub fn jobs(&self) -> usize {
         if self.jobs > 0 {
             return self.jobs;
@@ -174,9 +177,10 @@ pub fn run_exercise_with(
 /// The tests are independent (each takes its ports from port 0 and kills
 /// everything it started), and most of their time is spent waiting for
 /// timers, so they run side by side, at most `options.jobs()` at once. A test
-/// marked `exclusive` measures the machine (CPU time, scheduler state): it
-/// runs alone after the others (see `exclusive_at_once`), so that no other
-/// test's load skews its figures.
+/// that measures the machine (CPU time, scheduler state) runs after the
+/// others, beside at most one other measuring test, or alone when it samples
+/// the program from a CPU it shares with it (see `registry::Sharing`), so
+/// that no other test's load skews its figures.
 pub fn run_exercises(items: &[(&Exercise, &Target)], options: &Options) -> Vec<ExerciseReport> {
     run_exercises_with(items, options, &|_, _, _| {})
 }
@@ -196,7 +200,7 @@ pub fn run_exercises_with(
         target: &'a Target,
     }
     let mut shared = Vec::new();
-    let mut exclusive = Vec::new();
+    let mut apart = Vec::new();
     let mut slots: Vec<Vec<Option<TestReport>>> = Vec::new();
     for (e, (exercise, target)) in items.iter().enumerate() {
         let tests = registry::tests_for(&exercise.id).unwrap_or(&[]);
@@ -212,7 +216,7 @@ pub fn run_exercises_with(
                 case,
                 target,
             };
-            if case.exclusive { exclusive.push(job) } else { shared.push(job) }
+            if case.sharing.apart() { apart.push(job) } else { shared.push(job) }
         }
     }
     // Longest first: the run's length is its longest test, so start it early.
@@ -234,10 +238,12 @@ pub fn run_exercises_with(
             });
         }
     });
-    // Then the exclusive tests, with each other only (see `exclusive_at_once`).
-    let queue = Mutex::new(exclusive.into_iter());
+    // Then the tests that measure, two at a time, those alone first (the
+    // gate keeps everything else out while one runs).
+    apart.sort_by_key(|j| j.case.sharing != Sharing::Alone);
+    let queue = Mutex::new(apart.into_iter());
     std::thread::scope(|scope| {
-        for _ in 0..exclusive_at_once() {
+        for _ in 0..MEASURING_AT_ONCE {
             scope.spawn(|| {
                 loop {
                     let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
@@ -285,12 +291,13 @@ pub fn test_seed(base: u64, test_id: &str) -> u64 {
     h
 }
 
-/// How many tests of this process are running, and whether one of them
-/// (or one waiting) is exclusive.
+/// How many tests of this process are running, of each kind, and whether
+/// a test that runs apart waits.
 static GATE: Gate = Gate {
     state: std::sync::Mutex::new(GateState {
         shared: 0,
-        exclusive: 0,
+        measuring: 0,
+        alone: 0,
         waiting: 0,
     }),
     changed: std::sync::Condvar::new(),
@@ -302,67 +309,75 @@ struct Gate {
 }
 
 struct GateState {
-    /// Tests running that are not exclusive.
+    /// `Sharing::Shared` tests running.
     shared: usize,
-    /// Exclusive tests running.
-    exclusive: usize,
-    /// Exclusive tests waiting: no shared test starts meanwhile.
+    /// `Sharing::Measures` tests running.
+    measuring: usize,
+    /// `Sharing::Alone` tests running (0 or 1).
+    alone: usize,
+    /// Tests that run apart, waiting: no shared test starts meanwhile.
     waiting: usize,
 }
 
 struct Pass {
-    exclusive: bool,
+    sharing: Sharing,
 }
 
-/// How many exclusive tests may run at once, with each other only: one.
-/// Two at a time (one per core) ran the suite in 8 s instead of 10.5, but
-/// it let a wrong program through: 03's `one-thread` samples the program's
-/// threads from a sampler that shares the program's core, and another
-/// measuring test on the machine made it miss a thread that lives for
-/// microseconds (the catalogue's `helper-thread-per-accept` passed once).
-pub fn exclusive_at_once() -> usize {
-    1
-}
+/// How many measuring tests may run at once, with each other only: two.
+/// Half a second of idle watch is half a second of the suite while nothing
+/// else runs; two at a time ran that part in 1.5 s instead of 2.6 s. The
+/// tests that sample a program from its own CPU (`Sharing::Alone`) still
+/// run with nothing beside them: with two measuring tests at once, 03's
+/// `one-thread` once missed a thread that lived for microseconds.
+pub const MEASURING_AT_ONCE: usize = 2;
 
 impl Gate {
-    /// Waits until this test may start: an exclusive one when no shared
-    /// test runs and fewer than `exclusive_at_once()` exclusive ones do, a
-    /// shared one when fewer than `jobs` run and no exclusive one runs or
-    /// waits.
-    fn enter(&'static self, exclusive: bool, jobs: usize) -> Pass {
+    /// Waits until this test may start: a shared one when fewer than `jobs`
+    /// run and no other kind runs or waits; a measuring one when no shared
+    /// or alone test runs and fewer than `MEASURING_AT_ONCE` measuring ones
+    /// do; an alone one when nothing else runs.
+    fn enter(&'static self, sharing: Sharing, jobs: usize) -> Pass {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if exclusive {
+        let busy = |state: &GateState| match sharing {
+            Sharing::Shared => state.waiting > 0 || state.measuring > 0 || state.alone > 0 || state.shared >= jobs.max(1),
+            Sharing::Measures => state.shared > 0 || state.alone > 0 || state.measuring >= MEASURING_AT_ONCE,
+            Sharing::Alone => state.shared > 0 || state.alone > 0 || state.measuring > 0,
+        };
+        if sharing.apart() {
             state.waiting += 1;
-            while state.shared > 0 || state.exclusive >= exclusive_at_once() {
-                state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
-            }
-            state.waiting -= 1;
-            state.exclusive += 1;
-        } else {
-            while state.waiting > 0 || state.exclusive > 0 || state.shared >= jobs.max(1) {
-                state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
-            }
-            state.shared += 1;
         }
-        Pass { exclusive }
+        while busy(&state) {
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        if sharing.apart() {
+            state.waiting -= 1;
+        }
+        *state.count(sharing) += 1;
+        Pass { sharing }
+    }
+}
+
+impl GateState {
+    fn count(&mut self, sharing: Sharing) -> &mut usize {
+        match sharing {
+            Sharing::Shared => &mut self.shared,
+            Sharing::Measures => &mut self.measuring,
+            Sharing::Alone => &mut self.alone,
+        }
     }
 }
 
 impl Drop for Pass {
     fn drop(&mut self) {
         let mut state = GATE.state.lock().unwrap_or_else(|p| p.into_inner());
-        if self.exclusive {
-            state.exclusive -= 1;
-        } else {
-            state.shared -= 1;
-        }
+        *state.count(self.sharing) -= 1;
         GATE.changed.notify_all();
     }
 }
 
 /// Runs one test with its time limit, once the process's gate lets it in
-/// (at most `options.jobs()` at once; an `exclusive` test alone, see
-/// `exclusive_at_once`).
+/// (at most `options.jobs()` at once; a test that measures after the
+/// others, see `registry::Sharing`).
 pub fn run_test(exercise: &Exercise, case: &'static TestCase, target: &Target, options: &Options) -> TestReport {
     let seed = test_seed(options.seed, case.id);
     let mut report = TestReport {
@@ -387,12 +402,12 @@ pub fn run_test(exercise: &Exercise, case: &'static TestCase, target: &Target, o
         return report;
     }
 
-    // At most `jobs` tests run at once in this process, and an exclusive
-    // test runs alone, whoever runs them: the scheduler below already keeps
-    // its own exclusive tests for the end, and the gate also holds when
+    // At most `jobs` tests run at once in this process, and a test that
+    // measures runs apart, whoever runs them: the scheduler above already keeps
+    // its own measuring tests for the end, and the gate also holds when
     // several runs share a process (the project's tests run mutants and
     // references side by side).
-    let _gate = GATE.enter(case.exclusive, options.jobs());
+    let _gate = GATE.enter(case.sharing, options.jobs());
     let mut ctx = Ctx::new(target.clone(), seed, case.limit);
     let transcript = ctx.transcript.clone();
     let groups = ctx.groups.clone();

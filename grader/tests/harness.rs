@@ -18,7 +18,7 @@ static WAITS_FOREVER: TestCase = TestCase {
     points: 1,
     limit: LIMIT,
     needs: &[],
-    exclusive: false,
+    sharing: grader::registry::Sharing::Shared,
     concept: "-",
     hint: "-",
     docs_anchor: "-",

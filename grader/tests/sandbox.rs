@@ -33,7 +33,7 @@ static LOOKS_AT_THE_PROGRAM: TestCase = TestCase {
     points: 1,
     limit: Duration::from_secs(20),
     needs: &[],
-    exclusive: false,
+    sharing: grader::registry::Sharing::Shared,
     concept: "-",
     hint: "-",
     docs_anchor: "-",

@@ -197,10 +197,10 @@ impl Mutant {
 /// set, for a reply it never sends), so one thread builds each exercise's
 /// mutants in turn (one cargo per exercise, which uses every core) while
 /// the ones already built run side by side, as many at once as `check`
-/// runs tests. Mutants of exclusive tests (those that measure the machine:
-/// threads, CPU time, wake-ups) wait until every build is over, then go to
-/// the runner's gate all together: they run alone, one after another, on a
-/// machine no compiler shares, and the tests in flight drain once for the
+/// runs tests. Mutants of the tests that run apart (`registry::Sharing`:
+/// they measure threads, CPU time, wake-ups) wait until every build is
+/// over, then go to the runner's gate all together: they run two at a time
+/// or alone, as in a grade, on a machine no compiler shares, and the tests in flight drain once for the
 /// whole batch instead of once per mutant. Every mutant is tried and all
 /// that escape are listed.
 /// `SOCKLINGS_MUTANT=TEXT` keeps only the mutants whose `NN/name` (the
@@ -234,7 +234,7 @@ pub fn assert_all_caught(catalogues: &[&'static [Mutant]]) {
     std::thread::scope(|scope| {
         let problems = &problems;
         scope.spawn(move || {
-            let mut exclusive: Vec<Built> = Vec::new();
+            let mut apart: Vec<Built> = Vec::new();
             for chosen in work {
                 let started = std::time::Instant::now();
                 let mutants: Vec<&Mutant> = chosen.iter().map(|(m, _)| *m).collect();
@@ -247,7 +247,7 @@ pub fn assert_all_caught(catalogues: &[&'static [Mutant]]) {
                 );
                 for ((mutant, case), built) in chosen.into_iter().zip(built) {
                     match built {
-                        Ok(target) if case.exclusive => exclusive.push((mutant, case, target)),
+                        Ok(target) if case.sharing.apart() => apart.push((mutant, case, target)),
                         Ok(target) => {
                             let _ = built_tx.send((mutant, case, target));
                         }
@@ -255,7 +255,7 @@ pub fn assert_all_caught(catalogues: &[&'static [Mutant]]) {
                     }
                 }
             }
-            for built in exclusive {
+            for built in apart {
                 let _ = built_tx.send(built);
             }
         });
@@ -279,7 +279,7 @@ pub fn assert_all_caught(catalogues: &[&'static [Mutant]]) {
                 loop {
                     let next = built_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                     let Ok((mutant, case, target)) = next else { break };
-                    if case.exclusive {
+                    if case.sharing.apart() {
                         // Each on a thread of its own, all at once: they
                         // wait at the gate together (see above).
                         scope.spawn(move || judge(mutant, case, target));

@@ -79,20 +79,21 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
             longest.map_or("", |t| t.id.as_str())
         );
     }
-    let exclusive: Duration = reports
+    // The tests that run apart (`registry::Sharing`), after the others: how
+    // long that part of the run took, from the first start to the last end.
+    let apart: Vec<(Duration, Duration)> = reports
         .iter()
         .flat_map(|r| {
             let tests = grader::registry::tests_for(&r.exercise.id).unwrap_or(&[]);
             r.tests
                 .iter()
-                .filter(move |t| tests.iter().any(|c| c.exclusive && t.id.ends_with(&format!(".{}", c.id))))
+                .filter(move |t| tests.iter().any(|c| c.sharing.apart() && t.id.ends_with(&format!(".{}", c.id))))
         })
-        .map(|t| t.duration)
-        .sum::<Duration>()
-        / grader::runner::exclusive_at_once() as u32;
-    let at_once = match grader::runner::exclusive_at_once() {
-        1 => "alone".to_string(),
-        n => format!("{n} at a time, with each other only"),
+        .map(|t| span(&t.id, t.duration))
+        .collect();
+    let apart_time = match (apart.iter().map(|s| s.0).min(), apart.iter().map(|s| s.1).max()) {
+        (Some(from), Some(to)) => to.saturating_sub(from),
+        _ => Duration::ZERO,
     };
     if every_test {
         // Longest first: what to shorten next.
@@ -106,9 +107,11 @@ pub fn run(manifest: &Manifest, args: &[String]) -> Result<ExitCode, String> {
     println!("\nwall time of the suite: {}", secs(wall));
     if let Some((id, d)) = critical {
         println!(
-            "critical path: {id} ({}), plus the exclusive tests after the rest, {at_once} (about {})",
+            "critical path: {id} ({}), then the {} tests that measure, after the rest ({} at a time, or alone: {})",
             secs(d),
-            secs(exclusive)
+            apart.len(),
+            grader::runner::MEASURING_AT_ONCE,
+            secs(apart_time)
         );
     }
     if !all_passed {

@@ -26,7 +26,7 @@ use crate::ctx::{Ctx, Failure, Outcome};
 use crate::fixtures::unix_peer::{self, Identity};
 use crate::platform::Need;
 use crate::process::{Program, describe_status};
-use crate::registry::TestCase;
+use crate::registry::{Sharing, TestCase};
 use crate::transcript::{self, Transcript};
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -61,7 +61,7 @@ pub const TESTS: &[TestCase] = &[
         points: 10,
         limit: Duration::from_secs(10),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "A Unix stream socket is used like a TCP one (bind, listen, accept, a byte stream per client), with a path in the file system as its address.",
         hint: "Create the socket with socket2 (Socket::new(Domain::UNIX, Type::STREAM, None)), bind(&SockAddr::unix(path)?), listen, then accept in a loop and serve each client on a thread of its own.",
         docs_anchor: "lines-echoed-to-your-own-user",
@@ -74,7 +74,7 @@ pub const TESTS: &[TestCase] = &[
         points: 10,
         limit: Duration::from_secs(10),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "The socket file's permissions decide who may connect: connect(2) needs write permission on it. bind creates it with 0777 minus the umask (usually srwxr-xr-x), so other users could connect until you change it.",
         hint: "After bind and before listen, std::fs::set_permissions(path, Permissions::from_mode(0o600)); until listen, every connect is refused anyway.",
         docs_anchor: "the-socket-files-mode",
@@ -87,7 +87,7 @@ pub const TESTS: &[TestCase] = &[
         points: 15,
         limit: Duration::from_secs(10),
         needs: &[Need::Linux, Need::OtherUser],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "The kernel records who connected to a Unix socket (SO_PEERCRED: pid, uid, gid); a server decides from it whom to serve, whatever the file's mode let through (root, or a looser folder or file).",
         hint: "Right after accept, before reading anything, compare peer::peer_uid(&stream) with peer::my_uid(); if they differ, write `refused\\n` and drop the stream.",
         docs_anchor: "clients-of-other-users-are-refused",
@@ -100,7 +100,7 @@ pub const TESTS: &[TestCase] = &[
         points: 15,
         limit: Duration::from_secs(10),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "A socket file outlives the server that bound it: after a crash the next bind fails with EADDRINUSE, the AF_UNIX counterpart of TIME_WAIT, and SO_REUSEADDR does not help. connect tells a stale file (ECONNREFUSED) from a live server.",
         hint: "When bind fails with AddrInUse and the path is a socket, try UnixStream::connect(path): on ConnectionRefused, remove the file and bind again.",
         docs_anchor: "a-stale-socket-file-is-taken-over",
@@ -113,7 +113,7 @@ pub const TESTS: &[TestCase] = &[
         points: 15,
         limit: Duration::from_secs(10),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "Removing a socket file blindly before bind steals the path from a running server: it keeps running, but no new client can find it. Ask first (connect), and take the path only from a dead server.",
         hint: "If connect to the existing socket succeeds, a server is alive there: return an error `another server is listening on PATH` without touching the file (and do not remove it on your way out: it is not yours).",
         docs_anchor: "a-live-server-is-never-robbed",
@@ -126,7 +126,7 @@ pub const TESTS: &[TestCase] = &[
         points: 5,
         limit: Duration::from_secs(10),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "bind fails with EADDRINUSE whatever the file at the path is, and connect to a regular file fails with ECONNREFUSED just as to a stale socket: only the file's type (lstat) says it is not a socket, and then it is somebody's data.",
         hint: "Before removing anything, check std::fs::symlink_metadata(path)?.file_type().is_socket() (std::os::unix::fs::FileTypeExt); if it is not a socket, return an error.",
         docs_anchor: "a-file-that-is-not-a-socket-is-left-alone",
@@ -139,7 +139,7 @@ pub const TESTS: &[TestCase] = &[
         points: 10,
         limit: Duration::from_secs(10),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "An orderly exit removes the socket file, so the next start finds a free path and a client gets ENOENT (nothing there) rather than ECONNREFUSED. SIGTERM is how service managers stop a server.",
         hint: "Block SIGTERM and SIGINT before starting any thread (SigSet::thread_block) and wait for them on a thread of their own (SigSet::wait); then std::fs::remove_file(path) and std::process::exit(0).",
         docs_anchor: "an-orderly-exit-removes-the-file",
@@ -152,7 +152,7 @@ pub const TESTS: &[TestCase] = &[
         points: 10,
         limit: Duration::from_secs(10),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "SOCK_DGRAM keeps message boundaries: one send is one recv, an empty datagram included, and recv_from cuts a datagram longer than its buffer without a word. The reply goes to the sender's own bound address.",
         hint: "Receive with recv_from into a buffer of 65536 bytes, and answer with send_to_addr(&buf[..n], &from); a 0-byte datagram is a message, not an end.",
         docs_anchor: "datagrams-answered-whole",
@@ -165,7 +165,7 @@ pub const TESTS: &[TestCase] = &[
         points: 5,
         limit: Duration::from_secs(10),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "A datagram's sender address is whatever its socket bound, possibly nothing: an unbound sender cannot be answered, and a path can vanish before the reply is sent. Neither is the server's failure.",
         hint: "Skip a datagram whose address is_unnamed(), and on an error from send_to_addr print it and keep serving instead of returning it.",
         docs_anchor: "datagrams-nobody-can-receive",
@@ -178,7 +178,7 @@ pub const TESTS: &[TestCase] = &[
         points: 5,
         limit: Duration::from_secs(10),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "Ctrl-C sends SIGINT, not SIGTERM; an orderly exit on either removes the socket file.",
         hint: "Wait for SIGINT as well as SIGTERM, in the datagram mode as in the stream mode.",
         docs_anchor: "an-orderly-exit-removes-the-file",

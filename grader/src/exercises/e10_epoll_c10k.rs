@@ -17,7 +17,7 @@ use crate::fdlimit;
 use crate::platform::Need;
 use crate::process::Program;
 use crate::procfs;
-use crate::registry::TestCase;
+use crate::registry::{Sharing, TestCase};
 use crate::transcript;
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -50,7 +50,7 @@ pub const TESTS: &[TestCase] = &[
         points: 10,
         limit: Duration::from_secs(15),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "The chat room of exercise 03, the same lines on the wire: only the way the program waits changes.",
         hint: "Keep exercise 03's protocol: greet with `hello <peer>\\n`, and queue `<sender peer address>: <line>` for every client except the sender.",
         docs_anchor: "the-room-of-exercise-03",
@@ -63,7 +63,7 @@ pub const TESTS: &[TestCase] = &[
         points: 5,
         limit: Duration::from_secs(15),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "TCP is a byte stream: one read may hold half a line or several lines. Only a `\\n` ends a line.",
         hint: "Append what you read to the client's inbox, then take off every complete line (up to and including \\n); leave the rest for the next read.",
         docs_anchor: "the-room-of-exercise-03",
@@ -76,7 +76,7 @@ pub const TESTS: &[TestCase] = &[
         points: 15,
         limit: Duration::from_secs(20),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "Edge-triggered epoll reports a socket when new bytes arrive, once. Bytes left in the socket after that event are reported again only when more arrive: read until WouldBlock, or they wait forever.",
         hint: "After an EPOLLIN event, call read in a loop until it returns WouldBlock (or 0, the end of the stream), not once.",
         docs_anchor: "a-burst-read-to-the-end",
@@ -89,7 +89,7 @@ pub const TESTS: &[TestCase] = &[
         points: 15,
         limit: Duration::from_secs(20),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "epoll keeps the interest list in the kernel, and /proc/PID/fdinfo shows it: each watched descriptor with the events asked for. EPOLLET makes the registration edge-triggered; EPOLLOUT belongs there only while output waits.",
         hint: "Register each accepted stream with EpollFlags::EPOLLIN | EpollFlags::EPOLLET; when a write leaves bytes in the outbox, epoll.modify to add EPOLLOUT, and modify again to remove it once the outbox is empty.",
         docs_anchor: "the-registrations-in-proc",
@@ -102,7 +102,7 @@ pub const TESTS: &[TestCase] = &[
         points: 15,
         limit: Duration::from_secs(60),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "A non-blocking write takes only what fits; the rest waits in the client's outbox, and EPOLLOUT says when its socket has room again. One slow reader never holds up the thousands of others.",
         hint: "Keep an outbox per client; write from its front, remove exactly the bytes each write took, stop at WouldBlock, and watch that client for EPOLLOUT until the outbox is empty.",
         docs_anchor: "a-slow-reader-among-thousands",
@@ -115,7 +115,7 @@ pub const TESTS: &[TestCase] = &[
         points: 10,
         limit: Duration::from_secs(30),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "read() returning 0 (FIN) or failing with ECONNRESET (RST) means the client is gone: take it out of the epoll set, close its socket, and carry on.",
         hint: "On Ok(0) or a read/write error, mark the client as leaving; at the end of the round epoll.delete its stream and drop it, which closes the descriptor.",
         docs_anchor: "the-room-of-exercise-03",
@@ -128,7 +128,7 @@ pub const TESTS: &[TestCase] = &[
         points: 15,
         limit: Duration::from_secs(60),
         needs: &[Need::Linux],
-        exclusive: false,
+        sharing: Sharing::Shared,
         concept: "One thread serves ten thousand clients when each wakeup costs only what is ready (epoll) and every descriptor fits under RLIMIT_NOFILE. An edge-triggered listener is reported once for many finished handshakes: accept until WouldBlock.",
         hint: "Accept in a loop until WouldBlock each time the listener is reported; register every client once and keep it registered while it stays.",
         docs_anchor: "ten-thousand-clients",
@@ -141,7 +141,7 @@ pub const TESTS: &[TestCase] = &[
         points: 5,
         limit: Duration::from_secs(20),
         needs: &[Need::Linux],
-        exclusive: true,
+        sharing: Sharing::Alone,
         concept: "The event loop serves every client from one thread, asleep in epoll_wait until some socket is ready.",
         hint: "Do not call thread::spawn (or thread::scope) anywhere: handle every socket from the one loop around epoll_wait.",
         docs_anchor: "the-room-of-exercise-03",
@@ -154,7 +154,7 @@ pub const TESTS: &[TestCase] = &[
         points: 10,
         limit: Duration::from_secs(20),
         needs: &[Need::Linux],
-        exclusive: true,
+        sharing: Sharing::Measures,
         concept: "epoll_wait with no timeout sleeps until a registered socket is ready; a zero timeout, or EPOLLOUT on level-triggered idle sockets, wakes the loop again and again for nothing.",
         hint: "Wait with EpollTimeout::NONE, and never watch an idle socket for EPOLLOUT.",
         docs_anchor: "the-room-of-exercise-03",
