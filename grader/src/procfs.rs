@@ -28,6 +28,33 @@ pub fn wait_fds_at_most(pid: u32, at_most: usize, timeout: Duration) -> Result<R
     }
 }
 
+/// Looks at the scheduler state of every thread of `pid` every 10 ms for
+/// `window` (`/proc/PID/task/TID/stat`): how many looks found a thread
+/// running or ready to run (state `R`), and how many looks there were.
+///
+/// A thread that keeps running is `R` at nearly every look however loaded
+/// the machine is (waiting for a CPU is `R` too), while its CPU time
+/// depends on how much of a core the machine gives it; a thread blocked in
+/// `read`, `accept` or `poll` is `S`. So this tells a spinning program from
+/// a sleeping one even beside other tests.
+pub fn runnable_looks(pid: u32, window: Duration) -> Result<(usize, usize), Failure> {
+    let started = Instant::now();
+    let (mut busy, mut looks) = (0, 0);
+    while started.elapsed() < window {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|e| Failure::io(&format!("listing /proc/{pid}/task"), &e))?;
+        let running = tasks.flatten().any(|task| {
+            std::fs::read_to_string(task.path().join("stat"))
+                .ok()
+                .and_then(|stat| stat.rsplit_once(')').and_then(|(_, after)| after.trim_start().chars().next()))
+                == Some('R')
+        });
+        looks += 1;
+        busy += running as usize;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok((busy, looks))
+}
+
 /// Threads: the entries of `/proc/PID/task`.
 pub fn threads(pid: u32) -> Result<usize, Failure> {
     count_entries(pid, "task")

@@ -445,27 +445,6 @@ fn cpu_time(program: &Program) -> Result<Duration, Failure> {
     Ok(Duration::from_millis(ticks * 1000 / procfs::TICKS_PER_SECOND))
 }
 
-/// Looks at the scheduler state of every thread of `pid` every 10 ms for
-/// `window` (`/proc/PID/task/TID/stat`): how many looks found a thread
-/// running or ready to run (state `R`), and how many looks there were.
-fn runnable_looks(pid: u32, window: Duration) -> Result<(usize, usize), Failure> {
-    let started = Instant::now();
-    let (mut busy, mut looks) = (0, 0);
-    while started.elapsed() < window {
-        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|e| Failure::io(&format!("listing /proc/{pid}/task"), &e))?;
-        let running = tasks.flatten().any(|task| {
-            std::fs::read_to_string(task.path().join("stat"))
-                .ok()
-                .and_then(|stat| stat.rsplit_once(')').and_then(|(_, after)| after.trim_start().chars().next()))
-                == Some('R')
-        });
-        looks += 1;
-        busy += running as usize;
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Ok((busy, looks))
-}
-
 /// Whether some socket on this machine is in state SYN-SENT towards `addr`
 /// (a `connect` under way), as the kernel lists them (see `sockdiag`).
 fn syn_sent_to(addr: SocketAddr) -> bool {
@@ -676,7 +655,7 @@ fn server_releases_closed_clients(ctx: &mut Ctx) -> Outcome {
     // its CPU time depends on how much of a core the machine gives it.
     let window = Duration::from_millis(500);
     let cpu_before = cpu_time(&program)?;
-    let (busy, looks) = runnable_looks(program.pid(), window)?;
+    let (busy, looks) = procfs::runnable_looks(program.pid(), window)?;
     let used = cpu_time(&program)?.saturating_sub(cpu_before);
     live_fds(&mut program, "while no client sent anything")?;
     ctx.step(format!(

@@ -254,6 +254,21 @@ pub const MUTANTS: &[Mutant] = &[
         caught_by: "client-resets",
         clause: 13,
     },
+    // Closes the failed client's socket (handle_client dropped the stream
+    // when it returned), then keeps its thread spinning: the descriptor
+    // count is right, but the program burns a core for a client that left.
+    Mutant {
+        name: "spins-after-client-error",
+        exercise: EX,
+        mistake: "after a client's error, its thread loops forever instead of ending",
+        file: MAIN,
+        replace: &[(
+            "                        eprintln!(\"client {peer}: {e}\");\n                    }\n                });",
+            "                        eprintln!(\"client {peer}: {e}\");\n                        loop {\n                            std::hint::spin_loop();\n                        }\n                    }\n                });",
+        )],
+        caught_by: "client-resets",
+        clause: 13,
+    },
     // Echoes line by line: bytes without a newline wait for one.
     Mutant {
         name: "echoes-by-line",
