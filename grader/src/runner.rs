@@ -219,11 +219,25 @@ pub fn run_exercises_with(
             if case.sharing.apart() { apart.push(job) } else { shared.push(job) }
         }
     }
-    // Longest first: the run's length is its longest test, so start it early.
-    shared.sort_by_key(|j| std::cmp::Reverse(j.case.limit));
+    // Longest first: the run's length is its longest test, so start it
+    // early. How long a test takes is what it took when it last passed here
+    // (`TestTimes`); a test never timed here goes first, by its limit.
+    let times = items.first().map(|(_, target)| TestTimes::load(target));
+    let expected = |job: &Job| {
+        let id = format!("{}.{}", job.exercise.number(), job.case.id);
+        times.as_ref().and_then(|t| t.get(&id)).unwrap_or(job.case.limit)
+    };
+    shared.sort_by_key(|j| std::cmp::Reverse(expected(j)));
     let queue = Mutex::new(shared.into_iter());
     let results = Mutex::new(slots);
+    let passed = Mutex::new(Vec::new());
     let store = |job: &Job, report: TestReport| {
+        if report.status == Status::Passed {
+            passed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((report.id.clone(), report.duration));
+        }
         on_test(job.slot.0, job.slot.1, &report);
         results.lock().unwrap_or_else(|p| p.into_inner())[job.slot.0][job.slot.1] = Some(report);
     };
@@ -253,6 +267,9 @@ pub fn run_exercises_with(
             });
         }
     });
+    if let Some(times) = times {
+        times.save(&passed.into_inner().unwrap_or_else(|p| p.into_inner()));
+    }
     let slots = results.into_inner().unwrap_or_else(|p| p.into_inner());
     items
         .iter()
@@ -266,6 +283,80 @@ pub fn run_exercises_with(
             }
         })
         .collect()
+}
+
+/// How long each test took the last time it passed on this machine, kept in
+/// a small file beside the binaries (`target/debug/.socklings-test-times`,
+/// one `ID SECONDS` line per test), so that the scheduler can start the
+/// longest tests first. It only orders the tests: a missing, stale or edited
+/// file changes no verdict, only how soon the run ends.
+struct TestTimes {
+    path: std::path::PathBuf,
+    known: std::collections::HashMap<String, Duration>,
+}
+
+impl TestTimes {
+    fn load(target: &Target) -> TestTimes {
+        let path = target.bin_dir.join(".socklings-test-times");
+        let known = read_small_file(&path)
+            .lines()
+            .filter_map(|line| {
+                let (id, secs) = line.split_once(' ')?;
+                let secs: f64 = secs.trim().parse().ok()?;
+                (secs.is_finite() && secs >= 0.0).then(|| (id.to_string(), Duration::from_secs_f64(secs.min(3600.0))))
+            })
+            .collect();
+        TestTimes { path, known }
+    }
+
+    fn get(&self, id: &str) -> Option<Duration> {
+        self.known.get(id).copied()
+    }
+
+    /// Records the tests that passed in this run; written to a new file
+    /// that then replaces the old one, so a reader never sees half a file.
+    /// Failing to write is no error: the next run orders by limits.
+    fn save(mut self, passed: &[(String, Duration)]) {
+        if passed.is_empty() {
+            return;
+        }
+        for (id, took) in passed {
+            self.known.insert(id.clone(), *took);
+        }
+        let mut lines: Vec<String> = self.known.iter().map(|(id, d)| format!("{id} {:.3}\n", d.as_secs_f64())).collect();
+        lines.sort();
+        // A new file of an unguessable name, created with O_EXCL (a learner's
+        // program, which can write beside its binaries, cannot have planted
+        // a link there), then renamed over the old one (a rename replaces a
+        // link, it does not follow it).
+        let Some(dir) = self.path.parent() else { return };
+        if let Ok(mut file) = tempfile::NamedTempFile::new_in(dir) {
+            use std::io::Write;
+            if file.write_all(lines.concat().as_bytes()).is_ok() {
+                let _ = file.persist(&self.path);
+            }
+        }
+    }
+}
+
+/// The text of `path` if it is a regular file (not a link, a FIFO that
+/// would block, or a device), at most 1 MiB of it; empty otherwise.
+fn read_small_file(path: &std::path::Path) -> String {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK);
+    }
+    let Ok(file) = options.open(path) else { return String::new() };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return String::new();
+    }
+    let mut text = String::new();
+    let _ = file.take(1 << 20).read_to_string(&mut text);
+    text
 }
 
 fn verdict(reports: &[TestReport]) -> ExerciseStatus {
@@ -509,4 +600,58 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
         .cloned()
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "a panic without a message".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target_in(dir: &std::path::Path) -> Target {
+        Target {
+            kind: crate::Kind::Solutions,
+            package: "none".into(),
+            bin_dir: dir.to_path_buf(),
+            source_dir: dir.to_path_buf(),
+            short_writes: None,
+        }
+    }
+
+    /// The times of passed tests come back on the next load; lines that are
+    /// not `ID SECONDS` are ignored.
+    #[test]
+    fn test_times_are_kept_between_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target_in(dir.path());
+        std::fs::write(dir.path().join(".socklings-test-times"), "01.a 1.5\nnonsense\n02.b -3\n03.c NaN\n").unwrap();
+        let times = TestTimes::load(&target);
+        assert_eq!(times.get("01.a"), Some(Duration::from_millis(1500)));
+        assert_eq!(times.get("02.b"), None);
+        assert_eq!(times.get("03.c"), None);
+        times.save(&[("04.d".to_string(), Duration::from_millis(250))]);
+        let times = TestTimes::load(&target);
+        assert_eq!(times.get("01.a"), Some(Duration::from_millis(1500)));
+        assert_eq!(times.get("04.d"), Some(Duration::from_millis(250)));
+    }
+
+    /// A FIFO or a link where the file should be is not read (a FIFO would
+    /// block the grader) and changes nothing: the run orders by limits.
+    #[cfg(unix)]
+    #[test]
+    fn test_times_ignore_what_is_not_a_plain_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".socklings-test-times");
+        let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path and a mode; mkfifo only creates a file.
+        assert_eq!(unsafe { nix::libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        assert!(TestTimes::load(&target_in(dir.path())).known.is_empty());
+        std::fs::remove_file(&path).unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, "01.a 1.5\n").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        assert!(TestTimes::load(&target_in(dir.path())).known.is_empty());
+        // Saving replaces the link, and leaves what it pointed to alone.
+        TestTimes::load(&target_in(dir.path())).save(&[("02.b".to_string(), Duration::from_secs(1))]);
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "01.a 1.5\n");
+        assert!(std::fs::symlink_metadata(&path).unwrap().is_file());
+    }
 }
