@@ -140,8 +140,9 @@ impl Options {
     /// for timers and for the program under test, not computing: on 2 cores,
     /// 8 at once ran the suite in 10–13 s (4 at once: 14 s) and still
     /// passed with two busy loops on both cores; 12 at once ran it in 7.9 s
-    /// but a correct program failed twice in 100 runs (a heartbeat answered
-    /// more than 200 ms late, a loss reported 560 ms late), so 8 it is.
+    /// but a correct program failed twice in about 100 runs (a loss reported
+    /// 560 ms late on a quiet machine, a heartbeat answered more than 200 ms
+    /// late beside a busy loop), so 8 it is.
     /// Tests that measure the machine run apart anyway (`TestCase::sharing`).
     pub fn jobs(&self) -> usize {
         if self.jobs > 0 {
