@@ -412,6 +412,7 @@ struct GateState {
 }
 
 struct Pass {
+    gate: &'static Gate,
     sharing: Sharing,
 }
 
@@ -445,7 +446,7 @@ impl Gate {
             state.waiting -= 1;
         }
         *state.count(sharing) += 1;
-        Pass { sharing }
+        Pass { gate: self, sharing }
     }
 }
 
@@ -461,9 +462,9 @@ impl GateState {
 
 impl Drop for Pass {
     fn drop(&mut self) {
-        let mut state = GATE.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.gate.state.lock().unwrap_or_else(|p| p.into_inner());
         *state.count(self.sharing) -= 1;
-        GATE.changed.notify_all();
+        self.gate.changed.notify_all();
     }
 }
 
@@ -606,6 +607,58 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Which kinds of test the gate lets in beside which: a shared test
+    /// never beside a measuring one, two measuring ones together but not
+    /// three, an alone one beside nothing.
+    #[test]
+    fn the_gate_keeps_each_kind_apart() {
+        static TEST_GATE: Gate = Gate {
+            state: std::sync::Mutex::new(GateState {
+                shared: 0,
+                measuring: 0,
+                alone: 0,
+                waiting: 0,
+            }),
+            changed: std::sync::Condvar::new(),
+        };
+        // Whether a test of this kind would start now (entered on a thread,
+        // given 200 ms; the thread is left to finish once the way is free).
+        fn starts(sharing: Sharing) -> bool {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let pass = TEST_GATE.enter(sharing, 8);
+                let _ = tx.send(());
+                drop(pass);
+            });
+            rx.recv_timeout(Duration::from_millis(200)).is_ok()
+        }
+        let first = TEST_GATE.enter(Sharing::Measures, 8);
+        assert!(!starts(Sharing::Alone), "an alone test started beside a measuring one");
+        let second = TEST_GATE.enter(Sharing::Measures, 8);
+        drop((first, second));
+        let alone = TEST_GATE.enter(Sharing::Alone, 8);
+        assert!(!starts(Sharing::Measures), "a measuring test started beside an alone one");
+        drop(alone);
+        let shared = TEST_GATE.enter(Sharing::Shared, 8);
+        assert!(!starts(Sharing::Measures), "a measuring test started beside a shared one");
+        drop(shared);
+        let a = TEST_GATE.enter(Sharing::Measures, 8);
+        let b = TEST_GATE.enter(Sharing::Measures, 8);
+        assert!(!starts(Sharing::Measures), "three measuring tests at once");
+        drop((a, b));
+        // Everything waiting got in and left again: the gate is empty.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let state = TEST_GATE.state.lock().unwrap();
+            if state.shared + state.measuring + state.alone + state.waiting == 0 {
+                break;
+            }
+            drop(state);
+            assert!(Instant::now() < deadline, "the gate never emptied");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
 
     fn target_in(dir: &std::path::Path) -> Target {
         Target {
