@@ -200,9 +200,9 @@ impl Mutant {
 /// runs tests. Mutants of the tests that run apart (`registry::Sharing`:
 /// they measure threads, CPU time, wake-ups) wait until every build is
 /// over, then go to the runner's gate all together: they run two at a time
-/// or alone, as in a grade, on a machine no compiler shares, and the tests in flight drain once for the
-/// whole batch instead of once per mutant. Every mutant is tried and all
-/// that escape are listed.
+/// or alone, as in a grade, on a machine no compiler shares, and the tests
+/// in flight drain once for the whole batch instead of once per mutant.
+/// Every mutant is tried and all that escape are listed.
 /// `SOCKLINGS_MUTANT=TEXT` keeps only the mutants whose `NN/name` (the
 /// exercise's number, a slash, the mutant's name) contains TEXT: `03/`
 /// selects exercise 03's catalogue, `busy-loop` that mutant in every one.
