@@ -24,8 +24,20 @@ pub fn exercise(id: &str) -> &'static Exercise {
     manifest().find(id).unwrap_or_else(|| panic!("no exercise {id} in exercises.toml"))
 }
 
-/// A target directory of its own, so that building inside `cargo test` never
-/// waits for the lock that the outer cargo holds on `target/`.
+/// The workspace's own target directory, where `cargo xtask check` builds:
+/// the reference tests build the stubs and the solutions exactly as check
+/// does (same cargo, profile and features), so a `check` after `cargo test`
+/// (as CI runs them) finds them built. Cargo holds the lock on `target/`
+/// only while it compiles, not while the tests run.
+pub fn workspace_cargo() -> Cargo {
+    Cargo {
+        target_dir: root().join("target"),
+        ..cargo()
+    }
+}
+
+/// A target directory of its own for the mutants, whose builds use a profile
+/// of their own (see `grader::build`) and would only crowd `target/debug`.
 pub fn cargo() -> Cargo {
     Cargo {
         root: root(),
@@ -60,7 +72,7 @@ pub fn run_references(only: Option<&str>, kind: Kind) -> Vec<ExerciseReport> {
     let targets: Vec<Target> = chosen
         .iter()
         .map(|e| {
-            cargo()
+            workspace_cargo()
                 .build_target(e, kind, short_writes())
                 .unwrap_or_else(|log| panic!("{} ({kind:?}) does not build:\n{log}", e.id))
         })

@@ -349,7 +349,7 @@ pub fn base64(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 #[allow(dead_code)]
-#[path = "../../tests/util.rs"]
+#[path = "../../tests/commands/util.rs"]
 mod util;
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! and does not count as done. The machine's lack is pretended with
 //! `SOCKLINGS_PRETEND_MISSING`, which can only take checks away.
 
-use crate::util;
+use super::util;
 use std::time::Duration;
 
 /// Runs `check --solutions 01` (exercise 01 has a test that needs IPv6),

@@ -1,7 +1,7 @@
 //! `cargo xtask reset EX`: the stub comes back byte for byte, from the
 //! course's first commit, even when the learner committed their own work.
 
-use crate::util;
+use super::util;
 use std::path::Path;
 use std::process::Command;
 

@@ -6,7 +6,7 @@
 //! each setup (one grade, a fixed seed, no credentials, no CI variables for
 //! learner code) is checked on what was parsed.
 
-use crate::util::{self, Value, parse_json};
+use super::util::{self, Value, parse_json};
 
 /// A fenced code block of the chapter.
 struct Block {

@@ -8,8 +8,8 @@
 //! and bounded: a program that kills, forges, floods or hangs, never forks
 //! without end.
 
-use crate::grade::{Reports, check_gradescope, check_json, check_json_any_state, check_junit};
-use crate::util::{self, Value, parse_json};
+use super::grade::{Reports, check_gradescope, check_json, check_json_any_state, check_junit};
+use super::util::{self, Value, parse_json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
@@ -104,7 +104,7 @@ fn sandbox_in_force() -> Result<(), String> {
 /// every `--output` file, and, if `KILL`, kills the grader with SIGKILL.
 /// It then exits, so that nothing of it outlives the attack.
 fn attacker(forge: bool, kill: bool) -> String {
-    let program = r#"// An attack on the grade's report (xtask/tests/hostile_reports.rs).
+    let program = r#"// An attack on the grade's report (xtask/tests/commands/hostile_reports.rs).
 unsafe extern "C" {
     fn kill(pid: i32, signal: i32) -> i32;
 }
@@ -291,7 +291,7 @@ fn file_names_that_break_markup_keep_every_format_well_formed() {
     let reports = Reports {
         json: check_json(&read("json")),
         gradescope: check_gradescope(&read("gradescope")),
-        classroom: crate::grade::check_classroom(&read("classroom")),
+        classroom: super::grade::check_classroom(&read("classroom")),
         junit: check_junit(&read("junit")),
         text: read("text"),
     };

@@ -1,6 +1,6 @@
 //! `cargo xtask grade`: the formats, and the integrity of submissions.
 
-use crate::util::{self, Element, Value, parse_json, parse_xml, unbase64};
+use super::util::{self, Element, Value, parse_json, parse_xml, unbase64};
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -19,7 +19,7 @@
 //! exercise's dependencies compile once), in `<temp>/socklings-hostile-lab`,
 //! kept for the next run like `target/`, and run one at a time.
 
-use crate::util::{self, Value, parse_json};
+use super::util::{self, Value, parse_json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

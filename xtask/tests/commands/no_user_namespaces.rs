@@ -75,12 +75,12 @@ fn exercises_04_and_05_need_no_user_namespaces() {
 
     // The grade tests' target directory: its builds are shared, not repeated.
     let target = "xtask-tests";
-    let xtask = crate::util::xtask(target);
+    let xtask = super::util::xtask(target);
     let mut command = Command::new(xtask.get_program());
     command.args(["check", "--solutions", "04", "05"]);
-    command.env("CARGO_TARGET_DIR", crate::util::root().join("target").join(target));
+    command.env("CARGO_TARGET_DIR", super::util::root().join("target").join(target));
     command.env("NO_COLOR", "1");
-    command.current_dir(crate::util::root());
+    command.current_dir(super::util::root());
     let output = without_user_namespaces(command).output().expect("xtask runs");
     let text = format!(
         "{}{}",

@@ -2,7 +2,7 @@
 //! the whole course: its configuration parses, and its image installs every
 //! tool the book's console sessions use.
 
-use crate::util::{parse_json, root};
+use super::util::{parse_json, root};
 
 /// `.devcontainer/tools.txt`: each Debian package and the commands it
 /// provides, one package a line (`#` starts a comment).

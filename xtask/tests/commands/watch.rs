@@ -1,7 +1,7 @@
 //! `cargo xtask watch`: a saved change is checked again (found by polling),
 //! and a passing exercise moves on.
 
-use crate::util;
+use super::util;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;

@@ -2,7 +2,7 @@
 //! it measures every design whose crate is present, skips the others saying
 //! so, and writes the table into the page and the chart beside it.
 
-use crate::util;
+use super::util;
 use std::time::Duration;
 
 /// The benchmark's own target directory under target/.
