@@ -112,19 +112,12 @@ impl Mutant {
     /// mistake; returns the package's name and folder.
     fn prepare(&self, workspace: &Path) -> Result<(String, PathBuf), String> {
         let exercise = exercise(self.exercise);
-        let source = root().join("solutions").join(&exercise.dir);
-        let dir = workspace.join(self.name);
-        let _ = std::fs::remove_dir_all(&dir);
-        copy_dir(&source, &dir);
-        let package = format!("mutant-{}-{}", exercise.number(), self.name);
-        let manifest_path = dir.join("Cargo.toml");
-        let toml = std::fs::read_to_string(&manifest_path).unwrap();
-        let solution_package = exercise.package_for(Kind::Solutions);
-        let toml = toml.replacen(&format!("name = \"{solution_package}\""), &format!("name = \"{package}\""), 1);
-        // Other programs of the crate (`[[bin]] name = "<package>-<role>"`)
-        // follow the package's new name, as `Target::bin` expects.
-        let toml = toml.replace(&format!("name = \"{solution_package}-"), &format!("name = \"{package}-"));
-        std::fs::write(&manifest_path, toml).unwrap();
+        if self.name == UNCHANGED {
+            return Err(format!(
+                "mutant {UNCHANGED}: the name is the batch's unchanged copy's; choose another"
+            ));
+        }
+        let (package, dir) = copy_solution(exercise, workspace, self.name);
         let file = dir.join(self.file);
         let mut text = std::fs::read_to_string(&file).unwrap();
         for (from, to) in self.replace {
@@ -330,19 +323,40 @@ pub fn build_all(mutants: &[&Mutant], group: &str) -> Vec<Result<Target, String>
         std::fs::create_dir_all(&workspace).unwrap();
         let mut crates = Vec::new();
         let mut places = Vec::new();
+        let mut unchanged_roles: Vec<Vec<String>> = Vec::new();
         for (i, mutant) in mutants.iter().enumerate().filter(|(_, m)| m.exercise == id) {
             match mutant.prepare(&workspace) {
-                Ok(krate) => {
-                    crates.push(krate);
+                Ok((package, dir)) => {
+                    unchanged_roles.push(trim_programs(&package, &dir, mutant.file));
+                    crates.push((package, dir));
                     places.push(i);
                 }
                 Err(e) => results[i] = Some(Err(e)),
             }
         }
+        let unchanged = unchanged_roles
+            .iter()
+            .any(|roles| !roles.is_empty())
+            .then(|| copy_solution(exercise, &workspace, UNCHANGED).0);
+        let mut members = crates.clone();
+        if let Some(package) = &unchanged {
+            members.push((package.clone(), workspace.join(UNCHANGED)));
+        }
         // Cargo.toml there makes the copies one workspace of their own,
         // outside the socklings workspace that contains the target directory.
-        let built = cargo().build_crates(exercise, &workspace, &crates);
-        for ((i, (package, dir)), result) in places.into_iter().zip(crates).zip(built) {
+        let mut built = cargo().build_crates(exercise, &workspace, &members);
+        let unchanged_built = unchanged.as_ref().map(|_| built.pop().expect("the unchanged copy's result"));
+        for (((i, (package, dir)), result), roles) in places.into_iter().zip(crates).zip(built).zip(unchanged_roles) {
+            let result = result.map_err(|e| e.log).and_then(|()| {
+                for role in &roles {
+                    match (&unchanged, &unchanged_built) {
+                        (Some(from), Some(Ok(()))) => link_unchanged(from, &package, role)?,
+                        (_, Some(Err(e))) => return Err(format!("the unchanged solution does not build:\n{}", e.log)),
+                        _ => unreachable!("an unchanged copy is built whenever a program is left out"),
+                    }
+                }
+                Ok(())
+            });
             results[i] = Some(
                 result
                     .map(|()| Target {
@@ -352,16 +366,139 @@ pub fn build_all(mutants: &[&Mutant], group: &str) -> Vec<Result<Target, String>
                         source_dir: dir,
                         short_writes: short_writes(),
                     })
-                    .map_err(|e| {
+                    .map_err(|log| {
                         format!(
-                            "mutant {} does not build (or fails the exercise's build checks):\n{}",
-                            mutants[i].name, e.log
+                            "mutant {} does not build (or fails the exercise's build checks):\n{log}",
+                            mutants[i].name
                         )
                     }),
             );
         }
     }
     results.into_iter().map(|r| r.expect("every mutant has a result")).collect()
+}
+
+/// Copies the solution crate of `exercise` into `workspace/NAME` as the
+/// package `mutant-NN-NAME`; returns the package's name and folder.
+fn copy_solution(exercise: &Exercise, workspace: &Path, name: &str) -> (String, PathBuf) {
+    let source = root().join("solutions").join(&exercise.dir);
+    let dir = workspace.join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&source, &dir);
+    let package = format!("mutant-{}-{name}", exercise.number());
+    let manifest_path = dir.join("Cargo.toml");
+    let toml = std::fs::read_to_string(&manifest_path).unwrap();
+    let solution_package = exercise.package_for(Kind::Solutions);
+    let toml = toml.replacen(&format!("name = \"{solution_package}\""), &format!("name = \"{package}\""), 1);
+    // Other programs of the crate (`[[bin]] name = "<package>-<role>"`)
+    // follow the package's new name, as `Target::bin` expects.
+    let toml = toml.replace(&format!("name = \"{solution_package}-"), &format!("name = \"{package}-"));
+    std::fs::write(&manifest_path, toml).unwrap();
+    (package, dir)
+}
+
+/// The name of the extra copy, in a batch, of the unchanged solution.
+const UNCHANGED: &str = "unchanged";
+
+/// Leaves out of the mutant crate in `dir` (package `package`) the programs
+/// (`[[bin]]` sections) whose sources do not include `file`, the one its
+/// mistake changed: they would be built from the solution's very text, and
+/// exercise 06's four programs made its 32 mutants the catalogue's longest
+/// build (128 programs; 59 with this). Returns their roles: the batch builds
+/// them once, from an unchanged copy, and links them in under the mutant's
+/// names (`link_unchanged`). A program whose sources cannot be followed
+/// (a `mod` without its file) is kept.
+fn trim_programs(package: &str, dir: &Path, file: &str) -> Vec<String> {
+    let manifest = dir.join("Cargo.toml");
+    let toml = std::fs::read_to_string(&manifest).unwrap();
+    // The manifest cut into sections: `[[bin]]` ones and the rest.
+    let mut sections: Vec<String> = vec![String::new()];
+    for line in toml.lines() {
+        if line.trim_start().starts_with('[') {
+            sections.push(String::new());
+        }
+        let last = sections.last_mut().expect("one section at least");
+        last.push_str(line);
+        last.push('\n');
+    }
+    let field = |section: &str, key: &str| -> Option<String> {
+        section.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
+        })
+    };
+    let programs: Vec<(usize, String, String)> = sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.trim_start().starts_with("[[bin]]"))
+        .filter_map(|(i, s)| Some((i, field(s, "name")?, field(s, "path")?)))
+        .collect();
+    if programs.len() < 2 {
+        return Vec::new();
+    }
+    let mut dropped = Vec::new();
+    let mut dropped_sections = Vec::new();
+    for (i, name, path) in &programs {
+        let Some(sources) = module_files(dir, path) else { continue };
+        if !sources.iter().any(|s| s == file)
+            && let Some(role) = name.strip_prefix(&format!("{package}-"))
+        {
+            dropped.push(role.to_string());
+            dropped_sections.push(*i);
+        }
+    }
+    if dropped.len() == programs.len() {
+        // The mistake is in no program: build them all, as the solution is.
+        return Vec::new();
+    }
+    let kept: String = sections
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !dropped_sections.contains(i))
+        .map(|(_, s)| s.as_str())
+        .collect();
+    std::fs::write(&manifest, kept).unwrap();
+    dropped
+}
+
+/// The source files (relative to the crate, `src/x.rs`) of the program whose
+/// root is `path`: the root and every `mod NAME;` it reaches, each in
+/// `src/NAME.rs`. `None` when a module's file is not there.
+fn module_files(dir: &Path, path: &str) -> Option<Vec<String>> {
+    let mut files = vec![path.to_string()];
+    let mut next = 0;
+    while next < files.len() {
+        let text = std::fs::read_to_string(dir.join(&files[next])).ok()?;
+        next += 1;
+        for line in text.lines() {
+            let line = line.trim();
+            let line = line.strip_prefix("pub ").unwrap_or(line);
+            let Some(name) = line.strip_prefix("mod ").and_then(|l| l.strip_suffix(';')) else {
+                continue;
+            };
+            let file = format!("src/{}.rs", name.trim());
+            if !dir.join(&file).is_file() {
+                return None;
+            }
+            if !files.contains(&file) {
+                files.push(file);
+            }
+        }
+    }
+    Some(files)
+}
+
+/// Puts the unchanged copy's program `role` into the binaries' folder under
+/// the mutant `package`'s name (replacing what an earlier run left there).
+fn link_unchanged(unchanged: &str, package: &str, role: &str) -> Result<(), String> {
+    let bin_dir = cargo().bin_dir();
+    let exe = std::env::consts::EXE_SUFFIX;
+    let from = bin_dir.join(format!("{unchanged}-{role}{exe}"));
+    let to = bin_dir.join(format!("{package}-{role}{exe}"));
+    let _ = std::fs::remove_file(&to);
+    std::fs::hard_link(&from, &to)
+        .or_else(|_| std::fs::copy(&from, &to).map(|_| ()))
+        .map_err(|e| format!("cannot put {} at {}: {e}", from.display(), to.display()))
 }
 
 fn copy_dir(from: &Path, to: &Path) {
