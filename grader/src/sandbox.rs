@@ -619,6 +619,7 @@ fn next_id() -> usize {
 pub fn run_dir() -> io::Result<PathBuf> {
     static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     DIR.get_or_init(|| {
+        sweep_stale_run_dirs(&std::env::temp_dir(), std::process::id());
         let dir = std::env::temp_dir().join(format!("socklings-run-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -631,6 +632,50 @@ pub fn run_dir() -> io::Result<PathBuf> {
     })
     .clone()
     .map_err(io::Error::other)
+}
+
+/// How long a run folder of a grader that is gone must have been left
+/// untouched before another grader removes it: an hour, longer than any
+/// grade, because a live grader in another PID namespace that shares the
+/// temporary folder looks gone from here.
+const STALE_AFTER: Duration = Duration::from_secs(3600);
+
+/// Removes the run folders that graders killed before their cleanup left in
+/// `temp` (a SIGKILL leaves the staged programs, about 8 MB a grade): each
+/// `socklings-run-<pid>` that is a real folder (not a link) of this user,
+/// whose process is gone, and that nothing touched for [`STALE_AFTER`].
+fn sweep_stale_run_dirs(temp: &Path, own_pid: u32) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(temp) else { return };
+    let me = nix::unistd::geteuid().as_raw();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("socklings-run-"))
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid <= 0 || pid as u32 == own_pid {
+            continue;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        if !meta.file_type().is_dir() || meta.uid() != me {
+            continue;
+        }
+        let untouched = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age >= STALE_AFTER);
+        let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH);
+        if untouched && gone {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Removes [`run_dir`] (call once, when the run is over).
@@ -1107,4 +1152,46 @@ fn spawn_in_pid_namespace(command: &mut Command, new_ns: bool) -> io::Result<Chi
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the thread that starts the program panicked")))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+
+    fn run_folder(base: &Path, pid: u32, age: Duration) -> PathBuf {
+        let dir = base.join(format!("socklings-run-{pid}"));
+        std::fs::create_dir_all(dir.join("lib")).unwrap();
+        std::fs::write(dir.join("lib").join("staged"), b"x").unwrap();
+        std::fs::File::open(&dir).unwrap().set_modified(SystemTime::now() - age).unwrap();
+        dir
+    }
+
+    /// Only a real folder of a grader that is gone, untouched for an hour,
+    /// is swept; a fresh one, a live grader's, our own and a link stay.
+    #[test]
+    fn only_old_folders_of_graders_that_are_gone_are_swept() {
+        let base = tempfile::tempdir().unwrap();
+        let mut child = Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let hours = Duration::from_secs(2 * 3600);
+        let stale = run_folder(base.path(), dead, hours);
+        let fresh_base = tempfile::tempdir().unwrap();
+        let fresh = run_folder(fresh_base.path(), dead, Duration::from_secs(60));
+        let alive = run_folder(base.path(), 1, hours);
+        let own = run_folder(base.path(), std::process::id(), hours);
+        // A link named like a stale folder: neither it nor what it points
+        // to is removed.
+        let target = tempfile::tempdir().unwrap();
+        std::fs::write(target.path().join("keep"), b"x").unwrap();
+        let link = base.path().join(format!("socklings-run-{}", dead + 1_000_000));
+        std::os::unix::fs::symlink(target.path(), &link).unwrap();
+
+        sweep_stale_run_dirs(base.path(), std::process::id());
+        sweep_stale_run_dirs(fresh_base.path(), std::process::id());
+        assert!(!stale.exists(), "a stale folder of a dead grader stays");
+        assert!(fresh.exists() && alive.exists() && own.exists());
+        assert!(std::fs::symlink_metadata(&link).is_ok() && target.path().join("keep").exists());
+    }
 }
