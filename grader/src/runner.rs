@@ -385,15 +385,7 @@ pub fn test_seed(base: u64, test_id: &str) -> u64 {
 
 /// How many tests of this process are running, of each kind, and whether
 /// a test that runs apart waits.
-static GATE: Gate = Gate {
-    state: std::sync::Mutex::new(GateState {
-        shared: 0,
-        measuring: 0,
-        alone: 0,
-        waiting: 0,
-    }),
-    changed: std::sync::Condvar::new(),
-};
+static GATE: Gate = Gate::new();
 
 struct Gate {
     state: std::sync::Mutex<GateState>,
@@ -425,6 +417,19 @@ struct Pass {
 pub const MEASURING_AT_ONCE: usize = 2;
 
 impl Gate {
+    /// An empty gate: nothing running, nothing waiting.
+    const fn new() -> Gate {
+        Gate {
+            state: std::sync::Mutex::new(GateState {
+                shared: 0,
+                measuring: 0,
+                alone: 0,
+                waiting: 0,
+            }),
+            changed: std::sync::Condvar::new(),
+        }
+    }
+
     /// Waits until this test may start: a shared one when fewer than `jobs`
     /// run and no other kind runs or waits; a measuring one when no shared
     /// or alone test runs and fewer than `MEASURING_AT_ONCE` measuring ones
@@ -613,15 +618,7 @@ mod tests {
     /// three, an alone one beside nothing.
     #[test]
     fn the_gate_keeps_each_kind_apart() {
-        static TEST_GATE: Gate = Gate {
-            state: std::sync::Mutex::new(GateState {
-                shared: 0,
-                measuring: 0,
-                alone: 0,
-                waiting: 0,
-            }),
-            changed: std::sync::Condvar::new(),
-        };
+        static TEST_GATE: Gate = Gate::new();
         // Whether a test of this kind would start now (entered on a thread,
         // given 200 ms; the thread is left to finish once the way is free).
         fn starts(sharing: Sharing) -> bool {
